@@ -1,0 +1,114 @@
+"""Information measures as cvxpy expressions, and their float64 numpy evaluators.
+
+The cvxpy atoms compose ``rel_entr``, ``entr``, ``log`` and ``log_sum_exp``; each
+docstring states its curvature so programs built from them are DCP by construction.
+The numpy evaluators use ``scipy.special.xlogy``/``rel_entr`` so ``0 log 0 = 0``
+without warnings. All logarithms are natural.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+from scipy.special import entr as _entr
+from scipy.special import logsumexp
+from scipy.special import rel_entr as _rel_entr
+from scipy.special import xlogy
+
+# ---------------------------------------------------------------------------
+# cvxpy expressions
+# ---------------------------------------------------------------------------
+
+
+def mutual_information(joint: cp.Expression, p: np.ndarray, q: cp.Expression) -> cp.Expression:
+    r"""``I(X;Y) = sum_{x,y} rel_entr(J[x,y], p[x] q[y])``. Convex in ``(J, q)``.
+
+    ``q`` must be tied to ``joint`` by the linear constraint ``q == J^T 1`` in the
+    program: keeping ``q`` its own variable gives O(nm) nonzeros, where writing the
+    column sums inline gives O(n^2 m).
+
+    .. math:: I(X;Y) = \sum_{x,y} J_{xy} \log \frac{J_{xy}}{p_x q_y}
+    """
+    n, m = joint.shape
+    return cp.sum(cp.rel_entr(joint, cp.reshape(p, (n, 1), order="C") @ cp.reshape(q, (1, m), order="C")))
+
+
+def entropy(p: cp.Expression) -> cp.Expression:
+    r"""``H(p) = -sum p log p``. Concave in ``p``."""
+    return cp.sum(cp.entr(p))
+
+
+def kl_divergence(p: cp.Expression, q: cp.Expression) -> cp.Expression:
+    r"""``KL(p || q) = sum rel_entr(p, q)``. Jointly convex in ``(p, q)``."""
+    return cp.sum(cp.rel_entr(p, q))
+
+
+def cross_entropy(p: np.ndarray, q: cp.Expression) -> cp.Expression:
+    r"""``CE(p || q) = -sum p log q`` for constant ``p``. Convex in ``q``."""
+    p = np.asarray(p, dtype=float)
+    mask = p > 0
+    return -cp.sum(cp.multiply(p[mask], cp.log(q[np.flatnonzero(mask)])))
+
+
+def neg_log_affine(a: np.ndarray, x: cp.Expression, b: float = 0.0) -> cp.Expression:
+    r"""``-log(a^T x + b)``. Convex in ``x`` (``-log`` of an affine expression)."""
+    return -cp.log(a @ x + b)
+
+
+def log_sum_exp_affine(a: cp.Expression) -> cp.Expression:
+    r"""``log sum exp(a)`` of an affine expression. Convex."""
+    return cp.log_sum_exp(a)
+
+
+# ---------------------------------------------------------------------------
+# numpy evaluators (float64)
+# ---------------------------------------------------------------------------
+
+
+def entropy_value(p) -> float:
+    """``H(p)`` in nats; zeros contribute 0."""
+    return float(np.sum(_entr(np.asarray(p, dtype=float))))
+
+
+def kl_value(p, q) -> float:
+    """``KL(p || q)`` in nats (``inf`` when ``p`` is not absolutely continuous w.r.t. ``q``)."""
+    return float(np.sum(_rel_entr(np.asarray(p, dtype=float), np.asarray(q, dtype=float))))
+
+
+def cross_entropy_value(p, q) -> float:
+    """``-sum p log q`` in nats; ``0 log 0 = 0``."""
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    return float(-np.sum(xlogy(p, q)))
+
+
+def mutual_information_value(joint) -> float:
+    """``I(X;Y)`` in nats of a joint pmf (rows X, columns Y), exact in float64."""
+    joint = np.asarray(joint, dtype=float)
+    p = joint.sum(axis=1)
+    q = joint.sum(axis=0)
+    return max(0.0, float(np.sum(_rel_entr(joint, np.outer(p, q)))))
+
+
+def channel_mutual_information(p, channel) -> float:
+    """``I(X;Y)`` in nats for source ``p`` and channel ``W_{Y|X}``."""
+    p = np.asarray(p, dtype=float)
+    return mutual_information_value(p[:, None] * np.asarray(channel, dtype=float))
+
+
+def expected_distortion(p, channel, d) -> float:
+    """``E[d(X,Y)] = sum p_x W(y|x) d(x,y)``; pairs with zero mass never touch ``d``.
+
+    Returns ``inf`` when positive mass sits on a forbidden (``inf``) pair.
+    """
+    joint = np.asarray(p, dtype=float)[:, None] * np.asarray(channel, dtype=float)
+    d = np.asarray(d, dtype=float)
+    mass = joint > 0
+    if np.any(mass & ~np.isfinite(d)):
+        return float("inf")
+    return float(np.sum(joint[mass] * d[mass]))
+
+
+def log_sum_exp(a, axis=None, b=None):
+    """``scipy.special.logsumexp``, re-exported so modules import one name."""
+    return logsumexp(a, axis=axis, b=b)

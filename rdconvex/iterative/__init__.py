@@ -1,0 +1,1 @@
+"""The iterative core (numpy, log space): Blahut–Arimoto and Sinkhorn."""
