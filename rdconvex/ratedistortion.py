@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from . import certify as _certify
+from . import screening
 from ._validation import (
     UNITS,
     check_distortion,
@@ -170,7 +171,8 @@ class RateDistortion:
 
     def solve(self, D=None, *, slope=None, solver: str = "clarabel", tol: float | None = None,
               max_iter: int | None = None, solver_options: dict | None = None,
-              formulation: str = "primal", verbose: bool = False, callback=None) -> Result:
+              formulation: str = "primal", screen="auto", verbose: bool = False,
+              callback=None) -> Result:
         """Solve ``R(D)`` (or the curve point at ``slope``) and certify the answer.
 
         Parameters
@@ -188,6 +190,10 @@ class RateDistortion:
             Passed to the solver untouched (wins over the translated options).
         formulation : {"primal", "dual"}
             Conic solvers only: solve the primal (2) or the Gallager dual.
+        screen : {"auto", True, False}
+            Conic solvers only: solve on a screened output support and certify the
+            excluded outputs by their dual constraints (:mod:`rdconvex.screening`);
+            ``"auto"`` screens problems with at least 2500 distortion entries.
 
         Returns
         -------
@@ -221,6 +227,9 @@ class RateDistortion:
         if at_D_min:
             raw = self._solve_at_D_min(adapter, tol, max_iter, solver_options, verbose)
             D_int = self._D_min
+        elif adapter.kind == "conic" and self._screens(screen, formulation):
+            raw = self._solve_conic_screened(adapter, D_int, slope_int, tol, max_iter,
+                                             solver_options, verbose)
         elif adapter.kind == "conic":
             raw = self._solve_conic(adapter, D_int, slope_int, tol, max_iter, solver_options,
                                     formulation, verbose)
@@ -234,10 +243,47 @@ class RateDistortion:
     def _solver_names(self) -> tuple[str, ...] | None:
         return None
 
+    def _screens(self, screen, formulation) -> bool:
+        if screen not in ("auto", True, False):
+            raise InvalidArgumentError(f"screen={screen!r} must be 'auto', True or False.")
+        if screen == "auto":
+            return formulation == "primal" and self._d.size >= screening.AUTO_SIZE
+        if screen and formulation != "primal":
+            raise InvalidArgumentError("screen=True works with formulation='primal' only.")
+        return bool(screen)
+
+    def _solve_conic_screened(self, adapter, D, slope, tol, max_iter, solver_options,
+                              verbose) -> RawSolution:
+        """Conic solves on a growing output support until no excluded output violates
+        its Gallager constraint (then the full-problem certificate is as tight)."""
+        support = screening.initial_support(self._p, self._d, D, slope)
+        iterations, elapsed = 0, 0.0
+        for rounds in range(1, screening.MAX_ROUNDS + 1):
+            raw = self._solve_conic(adapter, D, slope, tol, max_iter, solver_options,
+                                    "primal", verbose, d=self._d[:, support])
+            iterations += raw.info.iterations
+            elapsed += raw.info.solve_time
+            q = np.zeros(self.m)
+            q[support] = np.clip(raw.output_pmf, 0.0, None)
+            violated = screening.violated_outputs(self._p, self._d, raw.slope, q, support)
+            if violated.size == 0:
+                break
+            support = np.union1d(support, violated[:max(10, support.size)])
+        channel = np.zeros((self._p.size, self.m))
+        channel[:, support] = raw.channel
+        info = SolveInfo(raw.info.status, iterations, elapsed,
+                         f"{raw.info.message}; screened: conic program on {support.size} of "
+                         f"{self.m} outputs ({rounds} round{'s' * (rounds > 1)}), the others "
+                         f"certified by their dual constraints"
+                         + ("" if violated.size == 0 else
+                            f" except {violated.size} still violated (bound loosened)"))
+        return RawSolution(channel, raw.slope, q, info)
+
     def _solve_conic(self, adapter, D, slope, tol, max_iter, solver_options, formulation,
-                     verbose) -> RawSolution:
+                     verbose, d=None) -> RawSolution:
+        d = self._d if d is None else d
         if formulation == "dual" and slope is None:
-            prog = classical.dual(self._p, self._d, D)
+            prog = classical.dual(self._p, d, D)
             info = adapter.solve(prog, tol, max_iter, solver_options, verbose)
             if not info.status.has_point or prog.variables_by_name["s"].value is None:
                 self._raise_failed(info, adapter.NAME)
@@ -246,8 +292,8 @@ class RateDistortion:
             if not np.all(np.isfinite(q)) or q.sum() <= 0:
                 self._raise_failed(info, adapter.NAME)
             q = q / q.sum()
-            return RawSolution(self._parametric_channel(self._d, s, q), s, q, info)
-        prog = classical.primal(self._p, self._d, D=D, slope=slope)
+            return RawSolution(self._parametric_channel(d, s, q), s, q, info)
+        prog = classical.primal(self._p, d, D=D, slope=slope)
         info = adapter.solve(prog, tol, max_iter, solver_options, verbose)
         joint = prog.variables_by_name["J"].value
         if not info.status.has_point or joint is None or not np.all(np.isfinite(joint)):
