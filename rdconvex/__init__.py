@@ -39,13 +39,15 @@ _LAZY = {
     "perception_scheme": "rdconvex.perception",
     "cp_factor": "rdconvex.perception",
     "load_problem": "rdconvex.io",
-    "sweep": "rdconvex.sweep",
+    "sweep": "rdconvex.parallel",
 }
 
 
 def __getattr__(name):
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'rdconvex' has no attribute {name!r}")
 
 
