@@ -86,14 +86,21 @@ def mutual_information_value(joint) -> float:
     """``I(X;Y)`` in nats of a joint pmf (rows X, columns Y), exact in float64."""
     joint = np.asarray(joint, dtype=float)
     p = joint.sum(axis=1)
-    q = joint.sum(axis=0)
-    return max(0.0, float(np.sum(_rel_entr(joint, np.outer(p, q)))))
+    keep = p > 0
+    return channel_mutual_information(p[keep], joint[keep] / p[keep, None])
 
 
 def channel_mutual_information(p, channel) -> float:
-    """``I(X;Y)`` in nats for source ``p`` and channel ``W_{Y|X}``."""
+    """``I(X;Y) = sum_x p_x KL(W(.|x) || q)`` in nats for source ``p`` and channel ``W``.
+
+    Written per row so that tiny probabilities (down to 1e-300) never form the product
+    ``p_x q_y``, which would underflow to 0 and make ``rel_entr`` infinite.
+    """
     p = np.asarray(p, dtype=float)
-    return mutual_information_value(p[:, None] * np.asarray(channel, dtype=float))
+    W = np.asarray(channel, dtype=float)
+    q = p @ W
+    rows = p > 0  # a zero-probability row may use outputs with q_y = 0
+    return max(0.0, float(p[rows] @ np.sum(_rel_entr(W[rows], q[None, :]), axis=1)))
 
 
 def expected_distortion(p, channel, d) -> float:

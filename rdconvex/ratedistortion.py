@@ -361,12 +361,15 @@ class RateDistortion:
     def _finish(self, raw: RawSolution, D: float | None, solver: str) -> Result:
         """Certify a raw point, expand to all source symbols, convert units, warn."""
         slope = float(raw.slope) if raw.slope is not None else 0.0
-        if D is None:
+        slope_target = D is None
+        if slope_target:
             W, distortion = _certify.repair_channel(self._p, self._d, raw.channel)
             D = distortion
         W, distortion, cert = _certify.certify(self._p, self._d, D, raw.channel, slope,
                                                raw.output_pmf)
-        at_D_min = math.isclose(D, self._D_min, rel_tol=0, abs_tol=D_SNAP * max(1, self._D_min))
+        # At D_min the slope is infinite (the certificate used a large finite one).
+        at_D_min = not slope_target and math.isclose(
+            D, self._D_min, rel_tol=0, abs_tol=D_SNAP * max(1, self._D_min))
         reported_slope = math.inf if at_D_min and self._D_max > self._D_min else slope
         q = self._p @ W
         full = self._expand_channel(W, slope if np.isfinite(reported_slope) else math.inf, q)
