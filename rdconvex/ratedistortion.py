@@ -84,6 +84,8 @@ class RateDistortion:
             column_mean = np.where(np.isfinite(self._d), self._d, np.inf)
             column_mean = np.array([self._p @ column_mean[:, y] for y in range(self.m)])
         self._best_column = int(np.argmin(column_mean))
+        finite = self._d[np.isfinite(self._d)]
+        self._scale = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
         self._D_max = float(column_mean[self._best_column])
 
     _distortion_name = "d"
@@ -281,7 +283,18 @@ class RateDistortion:
 
     def _solve_conic(self, adapter, D, slope, tol, max_iter, solver_options, formulation,
                      verbose, d=None) -> RawSolution:
-        d = self._d if d is None else d
+        # Conic solvers use absolute tolerances: solve with d scaled to max 1 (and D,
+        # slope to match), so 1e-6 and 1e6 distortions are equally accurate. The
+        # channel is unchanged by the scaling; the slope scales back.
+        d = (self._d if d is None else d) / self._scale
+        D = None if D is None else D / self._scale
+        slope = None if slope is None else slope * self._scale
+        raw = self._solve_conic_scaled(adapter, D, slope, tol, max_iter, solver_options,
+                                       formulation, verbose, d)
+        return RawSolution(raw.channel, raw.slope / self._scale, raw.output_pmf, raw.info)
+
+    def _solve_conic_scaled(self, adapter, D, slope, tol, max_iter, solver_options,
+                            formulation, verbose, d) -> RawSolution:
         if formulation == "dual" and slope is None:
             prog = classical.dual(self._p, d, D)
             info = adapter.solve(prog, tol, max_iter, solver_options, verbose)

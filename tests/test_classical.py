@@ -180,8 +180,12 @@ def test_primal_and_dual_formulations_agree(conic_solver):
         warnings.simplefilter("ignore", rdc.InaccurateSolutionWarning)
         by_primal = prob.solve(D=0.3, solver=conic_solver, formulation="primal")
         by_dual = prob.solve(D=0.3, solver=conic_solver, formulation="dual")
-    tol = TOLERANCE[conic_solver]
-    assert by_primal.rate == pytest.approx(by_dual.rate, abs=tol)
+    # Both are certified: their rates differ by at most the sum of their gaps, and the
+    # gaps are small. (The dual's channel is rebuilt from its multipliers, so its upper
+    # bound is the looser one.)
+    gaps = by_primal.certificate.gap + by_dual.certificate.gap
+    assert abs(by_primal.rate - by_dual.rate) <= gaps + 1e-12
+    assert gaps <= 10 * TOLERANCE[conic_solver]
     assert by_dual.certificate.lower <= by_primal.certificate.upper + 1e-12
     assert by_primal.certificate.lower <= by_dual.certificate.upper + 1e-12
 
