@@ -85,13 +85,16 @@ def repair_channel(p: np.ndarray, d: np.ndarray, channel, D: float | None = None
     W_low = _normalise_rows(np.where(argmin, W, 0.0), fallback)
     d_low = expected_distortion(p, W_low, d)
     t = 1.0 if distortion <= d_low else min(1.0, (distortion - D) / (distortion - d_low))
-    # Rounding can leave the mix a hair above D: step t up until it is not.
+    # Rounding can leave the mix a hair above D: step t up until it is not (doubling
+    # steps, so a rounding excess far above one ulp of t takes a few dozen tries).
+    step = 4 * np.finfo(float).eps * max(t, 1e-3)
     while True:
         mixed = (1.0 - t) * W + t * W_low
         mixed_distortion = expected_distortion(p, mixed, d)
         if mixed_distortion <= D or t >= 1.0:
             return mixed, mixed_distortion
-        t = min(1.0, t + 4 * np.finfo(float).eps * max(t, 1e-3))
+        t = min(1.0, t + step)
+        step *= 2.0
 
 
 def lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q) -> float:
