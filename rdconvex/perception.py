@@ -1,0 +1,784 @@
+r"""Section V: rate–distortion–perception, the Theorem 4 scheme and CP factorisations.
+
+.. math::
+    R(D, \Gamma) = \min_{W_{Y|X}:\ \mathbb E\, d(X,Y) \le D,\ \gamma(P_X, Q_Y) \le \Gamma}
+    I(X;Y) \qquad (33)
+
+``Y`` lives on the alphabet of ``X`` (``d`` is square). :class:`RateDistortionPerception`
+solves (33) as a convex program for six divergences (:mod:`rdconvex.programs.perception`)
+and, at ``Gamma = 0``, also as entropic optimal transport with log-domain Sinkhorn
+(:mod:`rdconvex.iterative.sinkhorn`). Every answer is certified:
+
+*Upper bound.* The returned channel is repaired into one that is feasible for
+``(D, Gamma)``: rows clipped, forbidden pairs zeroed, rows renormalised (at
+``Gamma = 0`` the joint is first rounded to exact marginals ``(p, p)`` with
+Altschuler–Weed–Rigollet's ``round``); if its distortion exceeds ``D`` or its divergence
+exceeds ``Gamma``, it is mixed with a *safe* channel whose output pmf is ``p`` (the
+identity when ``d(x,x) = min_y d(x,y)``, else an optimal transport plan of ``p`` to
+itself), with the smallest weight that meets both. By convexity of the divergence the
+mixture's divergence is at most ``(1-t)`` times the channel's, so this always
+succeeds when the safe channel's distortion is ``<= D``. The upper bound is the
+mutual information of the repaired channel, computed in float64. At ``Gamma = 0`` the
+output pmf equals ``p`` up to float64 rounding (``|q - p| ~ 1e-16``): the divergence
+is checked against ``Gamma + PERCEPTION_ROUNDING``.
+
+*Lower bound.* For any slope ``s >= 0`` and potentials ``f`` (one per source symbol),
+
+.. math::
+    R(D, \Gamma) \ge \sum_x p_x f_x - s D - \sigma_\Gamma(c),\qquad
+    c_y = \log \sum_x p_x e^{f_x - s\, d(x,y)},\qquad
+    \sigma_\Gamma(c) = \max\{ c^\top q : q \in \Delta,\ \gamma(p, q) \le \Gamma \}.
+
+Proof: for a fixed output pmf ``q``, the entropic-OT dual of
+``min {KL(J || p q^T) : J in Pi(p, q), <J,d> <= D}`` with the output potential chosen
+pointwise (``g_y = -c_y``) gives ``sum p f - s D - q^T c``; the minimum over ``q`` in
+the divergence ball of a max is at least the max of the minimum. The support function
+``sigma_Gamma`` is replaced by a certified *upper* bound — exact for total variation
+(a greedy mass move), and a Lagrangian dual value otherwise (any dual point is an
+upper bound, :func:`support_upper_bound`), so the result stays a valid lower bound.
+``s`` is the solver's distortion multiplier and ``f`` comes from Sinkhorn on
+``(p, q)`` with the solver's output pmf ``q``; at an optimum the bound is tight. At
+``Gamma = 0`` ``sigma_0(c) = p^T c`` exactly and this is the entropic-OT dual. The
+classical bound ``R(D, Gamma) >= R(D)`` (Csiszár's, :func:`rdconvex.certify.best_lower_bound`)
+is also evaluated and the larger of the two is reported.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+from scipy.optimize import linprog, minimize, minimize_scalar
+from scipy.special import logsumexp, rel_entr
+
+from . import certify as _certify
+from ._validation import UNITS, check_channel, check_distortion, check_pmf, check_scalar, check_units
+from .atoms import channel_mutual_information, expected_distortion
+from .errors import (
+    InaccurateSolutionWarning,
+    InfeasibleDistortionError,
+    InvalidArgumentError,
+    InvalidDistortionError,
+    SolverError,
+)
+from .iterative import sinkhorn as _sinkhorn
+from .programs import perception as _programs
+from .ratedistortion import D_SNAP, RateDistortion
+from .results import Certificate, Result, Status
+from .solvers import CONIC, get_solver
+from .solvers.base import RawSolution, SolveInfo
+
+#: At ``Gamma = 0`` the output pmf of a rounded coupling equals ``p`` only up to float64
+#: rounding; its divergence is accepted up to this absolute amount (nats for KL).
+PERCEPTION_ROUNDING = 1e-12
+
+DIVERGENCES = _programs.DIVERGENCES
+
+#: Divergences measured in nats (converted with ``units``); the others are unitless
+#: (``wasserstein`` is in the units of the ground cost).
+_INFORMATION_DIVERGENCES = ("kl", "reverse_kl")
+
+
+# ---------------------------------------------------------------------------------
+# divergences in float64
+# ---------------------------------------------------------------------------------
+
+
+def divergence_value(divergence: str, p, q, ground=None) -> float:
+    r"""``gamma(p, q)`` in float64 (nats for the KL divergences).
+
+    ``hellinger`` is ``1/2 sum (sqrt p - sqrt q)^2`` (= ``1 - sum sqrt(p q)``, computed
+    in the first form to avoid cancellation), ``chi2`` is ``chi^2(q || p)``
+    (``inf`` if ``q > 0`` where ``p = 0``), ``wasserstein`` is the cost of an explicit
+    transport plan (a linear program's plan rounded to exact marginals, so the value
+    is an upper bound on the optimal cost, tight to the LP tolerance).
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    if divergence == "tv":
+        return float(0.5 * np.sum(np.abs(p - q)))
+    # KL >= 0; a float sum of rel_entr terms can land a few ulps below it.
+    if divergence == "kl":
+        return max(0.0, float(np.sum(rel_entr(p, q))))
+    if divergence == "reverse_kl":
+        return max(0.0, float(np.sum(rel_entr(q, p))))
+    if divergence == "hellinger":
+        return float(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2))
+    if divergence == "chi2":
+        pos = p > 0
+        if np.any(q[~pos] > 0):
+            return math.inf
+        return float(np.sum((q[pos] - p[pos]) ** 2 / p[pos]))
+    if divergence == "wasserstein":
+        return transport_cost(p, q, ground)
+    raise InvalidArgumentError(f"divergence={divergence!r} is unknown; use one of "
+                               f"{list(DIVERGENCES)}.")
+
+
+def _transport_plan(a, b, cost) -> tuple[np.ndarray, float]:
+    """An optimal transport plan of ``a`` to ``b`` (HiGHS), rounded to exact marginals.
+
+    Returns ``(plan, lp_value)``; ``plan`` is ``None`` when no plan exists."""
+    n, m = cost.shape
+    allowed = np.isfinite(cost)
+    c = np.where(allowed, cost, 0.0).ravel()
+    A_rows = np.kron(np.eye(n), np.ones((1, m)))
+    A_cols = np.kron(np.ones((1, n)), np.eye(m))
+    bounds = [(0.0, None) if ok else (0.0, 0.0) for ok in allowed.ravel()]
+    res = linprog(c, A_eq=np.vstack([A_rows, A_cols]), b_eq=np.concatenate([a, b]),
+                  bounds=bounds, method="highs")
+    if res.status != 0:
+        return None, math.inf
+    plan = _sinkhorn.round_to_coupling(res.x.reshape(n, m), a, b)
+    plan[~allowed] = 0.0
+    return plan, float(res.fun)
+
+
+def transport_cost(p, q, ground) -> float:
+    """Cost of an explicit plan moving ``p`` to ``q`` under ``ground`` (an upper bound
+    on the optimal-transport cost, equal to it up to the LP tolerance); ``0`` when
+    ``q == p`` exactly and the diagonal of ``ground`` is zero."""
+    p = np.asarray(p, dtype=float)
+    q = np.asarray(q, dtype=float)
+    ground = np.asarray(ground, dtype=float)
+    if np.array_equal(p, q) and np.all(np.diag(ground) == 0):
+        return 0.0
+    plan, _ = _transport_plan(p, q, ground)
+    if plan is None:
+        return math.inf
+    mass = plan > 0
+    if np.any(mass & ~np.isfinite(ground)):
+        return math.inf
+    return float(np.sum(plan[mass] * ground[mass]))
+
+
+# ---------------------------------------------------------------------------------
+# support functions of the divergence balls (certified upper bounds)
+# ---------------------------------------------------------------------------------
+
+
+def support_upper_bound(divergence: str, p, c, Gamma: float, ground=None) -> float:
+    r"""A certified upper bound on ``sigma(c) = max {c^T q : q in simplex, gamma(p, q) <= Gamma}``.
+
+    Exact for ``tv`` (move ``min(Gamma, 1 - p_max)`` mass from the smallest ``c`` to the
+    largest) and ``Gamma = 0`` (``p^T c``). Otherwise the value of a Lagrangian dual
+    point, minimised numerically (every evaluated point is an upper bound by weak
+    duality; the smallest is returned, and never more than ``max_y c_y``):
+
+    * ``kl`` (``KL(p||q) <= Gamma``): ``alpha - exp(sum_y p_y log(alpha - c_y) - Gamma)``
+      for ``alpha > max c`` (the multiplier of the divergence eliminated in closed form);
+    * ``reverse_kl``: ``eta Gamma + eta log sum_y p_y e^{c_y / eta}`` for ``eta > 0``
+      (Donsker–Varadhan);
+    * ``hellinger``: ``alpha - (1 - Gamma)^2 / sum_y p_y / (alpha - c_y)``, ``alpha > max c``;
+    * ``chi2``: ``alpha + eta Gamma + sum_y max_{q_y >= 0} [(c_y - alpha) q_y -
+      eta (q_y - p_y)^2 / p_y]`` over ``(eta > 0, alpha)``;
+    * ``wasserstein``: ``eta Gamma + sum_x p_x max_y (c_y - eta c(x, y))``, ``eta >= 0``.
+
+    ``c`` may contain ``-inf`` (outputs no source symbol can reach); the KL divergence
+    then gives ``-inf`` when ``p`` puts mass there (no feasible ``q``).
+    """
+    p = np.asarray(p, dtype=float)
+    c = np.asarray(c, dtype=float)
+    pos = p > 0
+    # Outputs where q must vanish (p = 0 and gamma infinite otherwise).
+    usable = np.ones(p.size, bool) if divergence not in ("reverse_kl", "chi2") else pos
+    finite = usable & np.isfinite(c)
+    if not np.any(finite):
+        return -math.inf
+    shift = float(np.max(c[finite]))
+    c = c - shift
+    if Gamma == 0.0:
+        if np.any(pos & ~np.isfinite(c)):
+            return -math.inf
+        return shift + float(p[pos] @ c[pos])
+    trivial = 0.0  # max over usable outputs of the shifted c
+    bound = {"tv": _support_tv, "kl": _support_kl, "reverse_kl": _support_reverse_kl,
+             "hellinger": _support_hellinger, "chi2": _support_chi2,
+             "wasserstein": _support_wasserstein}[divergence](p, c, Gamma, usable, ground)
+    return shift + min(trivial, bound)
+
+
+def _support_tv(p, c, Gamma, usable, ground):
+    q = p.copy()
+    top = int(np.argmax(np.where(np.isfinite(c), c, -np.inf)))
+    budget = min(Gamma, 1.0 - p[top])
+    for y in np.argsort(c, kind="stable"):
+        if budget <= 0:
+            break
+        if y == top or p[y] == 0:
+            continue
+        move = min(p[y], budget)
+        q[y] -= move
+        q[top] += move
+        budget -= move
+    mass = q > 0
+    if np.any(mass & ~np.isfinite(c)):
+        return -math.inf
+    return float(q[mass] @ c[mass])
+
+
+def _bounded_min(fun, lo, hi, extra=()):
+    """Smallest value of ``fun`` seen over a bounded golden-section search in
+    ``[lo, hi]`` plus the points ``extra`` (every evaluation is a valid bound)."""
+    seen = [fun(x) for x in (lo, hi, *extra)]
+    res = minimize_scalar(fun, bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-12 * max(1.0, abs(hi - lo)), "maxiter": 500})
+    seen.append(float(res.fun))
+    seen = [v for v in seen if np.isfinite(v) or v == -math.inf]
+    return min(seen) if seen else math.inf
+
+
+def _support_kl(p, c, Gamma, usable, ground):
+    pos = p > 0
+    if np.any(pos & ~np.isfinite(c)):
+        return -math.inf
+    alpha_min = float(np.max(c[pos]))
+    zero_max = float(np.max(c[~pos])) if np.any(~pos & np.isfinite(c)) else -math.inf
+
+    def value(u):
+        alpha = alpha_min + math.exp(u)
+        if alpha < zero_max:
+            return math.inf
+        return alpha - math.exp(float(p[pos] @ np.log(alpha - c[pos])) - Gamma)
+
+    return _bounded_min(value, -40.0, 40.0)
+
+
+def _support_reverse_kl(p, c, Gamma, usable, ground):
+    pos = p > 0
+    log_p = np.log(p[pos])
+
+    def value(u):
+        eta = math.exp(u)
+        return eta * Gamma + eta * float(logsumexp(log_p + c[pos] / eta))
+
+    return _bounded_min(value, -40.0, 40.0)
+
+
+def _support_hellinger(p, c, Gamma, usable, ground):
+    if Gamma >= 1.0:
+        return 0.0
+    pos = p > 0
+    finite = pos & np.isfinite(c)
+    alpha_min = float(np.max(c[finite]))
+    zero_max = float(np.max(c[~pos])) if np.any(~pos & np.isfinite(c)) else -math.inf
+
+    def value(u):
+        alpha = alpha_min + math.exp(u)
+        if alpha < zero_max:
+            return math.inf
+        S = float(np.sum(p[finite] / (alpha - c[finite])))
+        return alpha - (1.0 - Gamma) ** 2 / S
+
+    return _bounded_min(value, -40.0, 40.0)
+
+
+def _support_chi2(p, c, Gamma, usable, ground):
+    pos = p > 0
+    pp, cc = p[pos], c[pos]
+
+    def value(x):
+        eta, alpha = math.exp(x[0]), x[1]
+        gain = np.where(np.isfinite(cc), cc - alpha, -np.inf)
+        q_hat = pp + pp * gain / (2.0 * eta)
+        inner = np.where(q_hat >= 0,
+                         pp * np.where(np.isfinite(gain), gain, 0.0)
+                         + pp * np.where(np.isfinite(gain), gain, 0.0) ** 2 / (4.0 * eta),
+                         -eta * pp)
+        return alpha + eta * Gamma + float(np.sum(inner))
+
+    finite = np.isfinite(cc)
+    mean = float(pp[finite] @ cc[finite]) if np.all(finite) else 0.0
+    var = float(pp[finite] @ (cc[finite] - mean) ** 2) if np.all(finite) else 1.0
+    eta0 = math.sqrt(max(var, 1e-300) / (4.0 * Gamma))
+    start = np.array([math.log(eta0), mean])
+    best = value(start)
+    res = minimize(value, start, method="Nelder-Mead",
+                   options={"xatol": 1e-13, "fatol": 1e-15, "maxiter": 4000})
+    return min(best, value(res.x))
+
+
+def _support_wasserstein(p, c, Gamma, usable, ground):
+    rows = p > 0
+    cost = np.asarray(ground, dtype=float)[rows]
+    allowed = np.isfinite(cost) & np.isfinite(c)[None, :]
+    p_rows = p[rows]
+
+    def value(eta):
+        gain = np.where(allowed, c[None, :] - eta * np.where(allowed, cost, 0.0), -np.inf)
+        return eta * Gamma + float(p_rows @ gain.max(axis=1))
+
+    positive = cost[allowed & (cost > 0)]
+    spread = float(np.max(c[np.isfinite(c)]) - np.min(c[np.isfinite(c)]))
+    hi = spread / float(positive.min()) if positive.size and spread > 0 else 1.0
+    return _bounded_min(value, 0.0, max(hi, 1e-12))
+
+
+def perception_lower_bound(p, p_out, d, D: float, Gamma: float, slope: float, f,
+                           divergence: str, ground=None) -> float:
+    r"""The lower bound ``sum p f - s D - sigma_Gamma(c)`` on ``R(D, Gamma)`` (nats).
+
+    ``c_y = log sum_x p_x e^{f_x - s d(x,y)}`` (log space); ``sigma_Gamma`` is replaced
+    by :func:`support_upper_bound`. Valid for every ``s >= 0`` and every ``f``.
+    """
+    kernel = _certify.log_kernel(d, slope)
+    c = logsumexp((np.log(p) + f)[:, None] + kernel, axis=0)
+    sigma = support_upper_bound(divergence, p_out, c, Gamma, ground)
+    value = float(p @ f - slope * D - sigma)
+    return value if np.isfinite(value) else -math.inf
+
+
+# ---------------------------------------------------------------------------------
+# results
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class PerceptionResult(Result):
+    """A :class:`~rdconvex.Result` for ``R(D, Gamma)``; adds the perception budget.
+
+    Attributes
+    ----------
+    Gamma : float
+        The perception budget asked for (problem units for ``kl``/``reverse_kl``).
+    divergence : str
+    perception : float
+        ``gamma(p, output_pmf)`` of the returned (repaired) channel, ``<= Gamma``
+        (``<= PERCEPTION_ROUNDING`` at ``Gamma = 0``).
+    """
+
+    Gamma: float = 0.0
+    divergence: str = "tv"
+    perception: float = 0.0
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + (f", Gamma={self.Gamma:.6g}, divergence="
+                                          f"{self.divergence!r}, perception={self.perception:.3g})")
+
+
+# ---------------------------------------------------------------------------------
+# the problem class
+# ---------------------------------------------------------------------------------
+
+
+class RateDistortionPerception(RateDistortion):
+    r"""Rate–distortion–perception (33) of a finite source, solved and certified.
+
+    .. math::
+        R(D, \Gamma) = \min I(X;Y)\ \text{ s.t. }\ \mathbb E\, d(X,Y) \le D,\
+        \gamma(P_X, Q_Y) \le \Gamma
+
+    Parameters
+    ----------
+    p_x : array_like, shape (n,)
+        Source pmf (zeros allowed).
+    d : array_like, shape (n, n)
+        Distortion on the alphabet of ``X`` (``Y`` takes values there too), entries in
+        ``[0, inf]``.
+    divergence : {"tv", "kl", "reverse_kl", "hellinger", "chi2", "wasserstein"}
+        The perception measure ``gamma(p, q)``: total variation ``1/2 ||p - q||_1``;
+        ``KL(p || q)``; ``KL(q || p)``; squared Hellinger ``1/2 sum (sqrt p - sqrt q)^2``
+        (in ``[0, 1]``); Pearson ``chi^2(q || p) = sum (q - p)^2 / p``; the
+        optimal-transport cost ``min_pi <pi, ground_metric>`` (W1 for a metric).
+    ground_metric : array_like (n, n), optional
+        Ground cost for ``"wasserstein"`` (default: ``d``). Zero diagonal, positive
+        off-diagonal entries (``inf`` = forbidden move).
+    units : {"nats", "bits"}
+        Units of rates, and of ``Gamma`` for the two KL divergences.
+    normalize : bool
+        Rescale ``p_x`` to sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np, rdconvex as rdc
+    >>> rdp = rdc.RateDistortionPerception([0.7, 0.3], 1 - np.eye(2))
+    >>> res = rdp.solve(D=0.1, Gamma=0.0, solver="sinkhorn")
+    >>> round(res.rate, 6), res.certificate.gap < 1e-9
+    (0.295573, True)
+    """
+
+    def __init__(self, p_x, d, divergence: str = "tv", ground_metric=None,
+                 units: str = "nats", normalize: bool = False):
+        p_checked = check_pmf(p_x, "p_x", normalize=normalize)
+        d_checked = check_distortion(d, p_checked.size, "d")
+        n = p_checked.size
+        if d_checked.shape != (n, n):
+            raise InvalidDistortionError(
+                f"d must be square, shape ({n}, {n}): in rate-distortion-perception Y takes "
+                f"values in the alphabet of X (the divergence compares P_X with Q_Y), got "
+                f"shape {d_checked.shape}. Pad d with inf columns for outputs outside "
+                "the source alphabet is not possible here; use RateDistortion instead.")
+        if not isinstance(divergence, str) or divergence not in DIVERGENCES:
+            raise InvalidArgumentError(
+                f"divergence={divergence!r} is unknown; use one of {list(DIVERGENCES)}.")
+        super().__init__(p_checked, d_checked, units=units, normalize=False)
+        self.divergence = divergence
+        self.ground_metric = None
+        if divergence == "wasserstein":
+            ground = d_checked if ground_metric is None else check_distortion(
+                ground_metric, n, "ground_metric")
+            name = "ground_metric" if ground_metric is not None else "ground_metric (default d)"
+            if ground.shape != (n, n):
+                raise InvalidDistortionError(f"{name} must have shape ({n}, {n}), got "
+                                             f"{ground.shape}.")
+            if np.any(np.diag(ground) != 0):
+                raise InvalidDistortionError(
+                    f"{name} has a nonzero diagonal entry ({float(np.max(np.diag(ground)))!r}); "
+                    "a ground cost needs c(y, y) = 0 so that gamma(p, p) = 0. Pass "
+                    "ground_metric=... explicitly.")
+            off = ~np.eye(n, dtype=bool)
+            if np.any(ground[off] <= 0):
+                raise InvalidDistortionError(
+                    f"{name} has a zero off-diagonal entry; with c(y, y') = 0 for y != y' the "
+                    "transport cost vanishes for some q != p. Use positive off-diagonal costs.")
+            ground = np.array(ground, dtype=float)
+            ground.flags.writeable = False
+            self.ground_metric = ground
+        elif ground_metric is not None:
+            raise InvalidArgumentError(
+                f"ground_metric is used only by divergence='wasserstein', not {divergence!r}; "
+                "drop it or change the divergence.")
+        self._safe = None
+
+    # ---------------------------------------------------------------- units
+    def _Gamma_in(self, Gamma) -> float:
+        if Gamma is None:
+            raise InvalidArgumentError("Gamma is required: give the perception budget, e.g. "
+                                       "solve(D=0.1, Gamma=0.0).")
+        value = check_scalar(Gamma, "Gamma", minimum=0.0)
+        if self.divergence in _INFORMATION_DIVERGENCES:
+            value /= UNITS[self.units]
+        return value
+
+    def _Gamma_out(self, value: float) -> float:
+        if self.divergence in _INFORMATION_DIVERGENCES:
+            return value * UNITS[self.units]
+        return value
+
+    # ----------------------------------------------------------- properties
+    @property
+    def D_independent(self) -> float:
+        """``sum_{x,y} p_x p_y d(x,y)``: the distortion of the independent coupling
+        ``p p^T``; ``R(D, Gamma) = 0`` for every ``Gamma`` once ``D`` reaches it."""
+        return self._D_out(self._D_independent())
+
+    def _D_independent(self) -> float:
+        weights = np.outer(self._p, self.p_x)
+        mass = weights > 0
+        if np.any(mass & ~np.isfinite(self._d)):
+            return math.inf
+        return float(np.sum(weights[mass] * self._d[mass]))
+
+    def divergence_of(self, output_pmf) -> float:
+        """``gamma(p_x, output_pmf)`` in the problem's units (see ``divergence``)."""
+        q = check_pmf(output_pmf, "output_pmf")
+        if q.size != self.n:
+            raise InvalidArgumentError(f"output_pmf has {q.size} entries; the alphabet has "
+                                       f"{self.n}.")
+        return self._Gamma_out(divergence_value(self.divergence, self.p_x, q,
+                                                self.ground_metric))
+
+    def __repr__(self) -> str:
+        return (f"RateDistortionPerception(n={self.n}, divergence={self.divergence!r}, "
+                f"units={self.units!r}, D_min={self.D_min:.6g}, "
+                f"D_independent={self.D_independent:.6g})")
+
+    # ------------------------------------------------------------- programs
+    def program(self, D=None, *, Gamma=None, slope=None):
+        """The program (33) at ``(D, Gamma)``, unsolved, in nats over the source
+        symbols of positive probability; ``print()`` it to read the math. See
+        :func:`rdconvex.programs.perception.primal` for the named handles."""
+        if slope is not None:
+            raise InvalidArgumentError("RateDistortionPerception.program takes D=..., "
+                                       "Gamma=... (no slope form).")
+        D_int, _ = self._check_target(D, None, allow_any_D=True)
+        Gamma_int = self._Gamma_in(Gamma)
+        return _programs.primal(self._p, self.p_x, self._d, D_int, Gamma_int,
+                                self.divergence, self.ground_metric)
+
+    def dual_program(self, D, Gamma=0.0):
+        """The entropic-OT dual of ``R(D, 0)``, unsolved (only ``Gamma = 0``; for
+        ``Gamma > 0`` the lower bound is computed from the primal point, see the
+        module docstring)."""
+        if self._Gamma_in(Gamma) != 0.0:
+            raise InvalidArgumentError(
+                f"dual_program is available for Gamma = 0 only (got Gamma={Gamma!r}); for "
+                "Gamma > 0 the certificate's lower bound is computed from the primal point.")
+        D_int, _ = self._check_target(D, None, allow_any_D=True)
+        return _programs.perfect_perception_dual(self._p, self.p_x, self._d, D_int)
+
+    def min_distortion(self, Gamma, solver: str = "clarabel") -> float:
+        """The smallest distortion compatible with ``gamma(p, q) <= Gamma`` (a linear or
+        conic program: ``min <J, d>`` over channels with that output constraint);
+        below it ``R(D, Gamma)`` is infeasible. Solver accuracy (about 1e-8)."""
+        Gamma_int = self._Gamma_in(Gamma)
+        if self._diagonal_is_min():
+            return self._D_out(self._D_min)
+        prog = _programs.primal(self._p, self.p_x, self._d, 0.0, Gamma_int, self.divergence,
+                                self.ground_metric)
+        joint = prog.variables_by_name["J"]
+        d_fin = np.where(np.isfinite(self._d), self._d, 0.0)
+        constraints = [c for name, c in prog.constraints_by_name.items()
+                       if name not in ("distortion",)]
+        floor = cp.Problem(cp.Minimize(cp.sum(cp.multiply(d_fin, joint))), constraints)
+        adapter = get_solver(solver, allowed=tuple(CONIC))
+        info = adapter.solve(floor)
+        if not info.status.has_point:
+            raise SolverError(f"min_distortion: {info.message}", partial=None)
+        return self._D_out(max(float(floor.value), self._D_min))
+
+    # ---------------------------------------------------------------- solve
+    def solve(self, D=None, Gamma=None, *, solver: str = "clarabel", tol: float | None = None,
+              max_iter: int | None = None, solver_options: dict | None = None,
+              verbose: bool = False, slope=None, **unsupported) -> PerceptionResult:
+        r"""Solve ``R(D, Gamma)`` and certify the answer.
+
+        Parameters
+        ----------
+        D : float
+            Target distortion (``>= D_min``).
+        Gamma : float
+            Perception budget ``>= 0`` (nats/bits for the KL divergences, unitless
+            otherwise, distortion units for ``wasserstein``).
+        solver : str
+            ``"clarabel"``, ``"scs"``, ``"ecos"``, ``"mosek"`` (if installed), or
+            ``"sinkhorn"`` for ``Gamma = 0`` only (entropic optimal transport).
+        tol, max_iter : optional
+            Generic tolerance and iteration cap (per Sinkhorn solve for ``"sinkhorn"``).
+        solver_options : dict, optional
+            Passed to a conic solver untouched.
+
+        Returns
+        -------
+        PerceptionResult
+            ``rate`` = certified upper bound (mutual information of the repaired
+            channel, feasible for ``(D, Gamma)``), ``certificate.lower`` = the perception
+            dual bound or the classical ``R(D)`` bound, whichever is larger; ``slope`` =
+            the distortion multiplier; ``perception`` = the divergence achieved.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Missing or negative ``Gamma``, ``solver="sinkhorn"`` with ``Gamma > 0``.
+        InfeasibleDistortionError
+            ``D`` below the smallest distortion compatible with ``Gamma``.
+        SolverError
+            The solver returned no usable point.
+        """
+        if slope is not None:
+            raise InvalidArgumentError("RateDistortionPerception.solve takes D=... (a slope "
+                                       "form is not offered); give D and Gamma.")
+        if unsupported:
+            raise InvalidArgumentError(f"unsupported argument(s) {sorted(unsupported)} for "
+                                       "RateDistortionPerception.solve.")
+        if D is None:
+            raise InvalidArgumentError("D is required: solve(D=..., Gamma=...).")
+        D_int, _ = self._check_target(D, None)
+        Gamma_int = self._Gamma_in(Gamma)
+        if tol is not None:
+            check_scalar(tol, "tol", minimum=0.0)
+        if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, int)
+                                     or max_iter < 1):
+            raise InvalidArgumentError(f"max_iter={max_iter!r} must be a positive integer.")
+        if isinstance(solver, str) and solver.lower() == "sinkhorn":
+            if Gamma_int != 0.0:
+                raise InvalidArgumentError(
+                    f"solver='sinkhorn' solves Gamma = 0 only (perfect perception as entropic "
+                    f"optimal transport), got Gamma={Gamma!r}; use a conic solver such as "
+                    "'clarabel' for Gamma > 0.")
+            raw, lower, _ = self._solve_sinkhorn(D_int, tol, max_iter)
+            return self._finish_perception(raw, D_int, 0.0, "sinkhorn", extra_lower=lower)
+        adapter = get_solver(solver, allowed=tuple(CONIC))
+        zero = self._rate_zero_point(D_int, Gamma_int)
+        if zero is not None:
+            return self._finish_perception(zero, D_int, Gamma_int, adapter.NAME)
+        raw, lower = self._solve_conic_perception(adapter, D_int, Gamma_int, tol, max_iter,
+                                                  solver_options, verbose)
+        return self._finish_perception(raw, D_int, Gamma_int, adapter.NAME, extra_lower=lower)
+
+    # --------------------------------------------------------------- pieces
+    def _diagonal_is_min(self) -> bool:
+        diag = self._d[np.arange(self._p.size), self._support]
+        return bool(np.all(diag <= self._d.min(axis=1)))
+
+    def _safe_channel(self):
+        """A channel with output pmf ``p`` (to rounding) and the least distortion:
+        the identity when ``d(x,x)`` is each row's minimum, else an optimal
+        transport plan of ``p`` to itself. Returns ``(channel, distortion)`` or
+        ``(None, inf)`` when no coupling of ``p`` with itself avoids forbidden pairs."""
+        if self._safe is None:
+            if self._diagonal_is_min():
+                W = np.zeros((self._p.size, self.n))
+                W[np.arange(self._p.size), self._support] = 1.0
+            else:
+                plan, _ = _transport_plan(self._p, self.p_x, self._d)
+                W = None if plan is None else plan / plan.sum(axis=1, keepdims=True)
+            self._safe = (W, math.inf if W is None else expected_distortion(self._p, W, self._d))
+        return self._safe
+
+    def _perception_of(self, W) -> float:
+        return divergence_value(self.divergence, self.p_x, self._p @ W, self.ground_metric)
+
+    def _rate_zero_point(self, D: float, Gamma: float):
+        """Rate 0 without a solve: the independent coupling ``p p^T`` (output ``p``)
+        once ``D >= D_independent``; the best constant output when it meets ``Gamma``."""
+        if D >= self._D_independent():
+            W = np.tile(self.p_x, (self._p.size, 1))
+            message = "D >= D_independent: the independent coupling p p^T has rate 0 and q = p"
+        elif D >= self._D_max:
+            W = np.zeros((self._p.size, self.n))
+            W[:, self._best_column] = 1.0
+            if self._perception_of(W) > Gamma:
+                return None
+            message = "D >= D_max and the constant output meets Gamma: rate 0"
+        else:
+            return None
+        info = SolveInfo(Status.OPTIMAL, 0, 0.0, message + " (no solve needed)")
+        return RawSolution(W, 0.0, self._p @ W, info)
+
+    def _solve_conic_perception(self, adapter, D, Gamma, tol, max_iter, solver_options,
+                                verbose) -> RawSolution:
+        prog = _programs.primal(self._p, self.p_x, self._d, D, Gamma, self.divergence,
+                                self.ground_metric)
+        info = adapter.solve(prog, tol, max_iter, solver_options, verbose)
+        joint = prog.variables_by_name["J"].value
+        if info.status is Status.INFEASIBLE:
+            floor = self.min_distortion(self._Gamma_out(Gamma))
+            if self._D_out(D) < floor:
+                raise InfeasibleDistortionError(
+                    f"D={self._D_out(D):.10g} is below the smallest distortion {floor:.10g} "
+                    f"compatible with {self.divergence} <= Gamma={self._Gamma_out(Gamma):.10g}; "
+                    "raise D or Gamma.")
+        if not info.status.has_point or joint is None or not np.all(np.isfinite(joint)):
+            self._raise_failed(info, adapter.NAME)
+        channel = joint / self._p[:, None]
+        dual = prog["distortion"].dual_value
+        slope = float(dual) if dual is not None and np.isfinite(dual) else 0.0
+        q = prog.variables_by_name["q"].value
+        nu = prog["perception"].dual_value
+        if nu is not None and np.size(nu) == 1 and np.isfinite(nu):
+            info = SolveInfo(info.status, info.iterations, info.solve_time,
+                             f"{info.message}; perception multiplier {float(nu):.6g}")
+        # The solver's multipliers of the source-marginal rows are the potentials up to
+        # sign and shift (KKT: J = p q^T exp(-1 - alpha_x + beta_y - s d)); the bound is
+        # shift-invariant, so f = -alpha is a candidate (often more accurate than the
+        # primal q, e.g. where the TV ball's kinks make q loose).
+        lower = []
+        alpha = prog["source marginal"].dual_value
+        if alpha is not None and np.all(np.isfinite(alpha)):
+            lower.append(perception_lower_bound(
+                self._p, self.p_x, self._d, D, Gamma, max(slope, 0.0),
+                -np.asarray(alpha, dtype=float), self.divergence, self.ground_metric))
+        return RawSolution(channel, max(slope, 0.0), q, info), lower
+
+    def _solve_sinkhorn(self, D, tol, max_iter):
+        """``R(D, 0)`` by Sinkhorn; returns ``(raw, lower, solution)``."""
+        _, D_safe = self._safe_channel()
+        if D < D_safe - D_SNAP * max(1.0, D_safe):
+            floor = D_safe
+            if not self._diagonal_is_min():
+                _, floor = _transport_plan(self._p, self.p_x, self._d)
+            if D < floor - 1e-9 * max(1.0, floor):
+                raise InfeasibleDistortionError(
+                    f"D={self._D_out(D):.10g} is below the smallest distortion "
+                    f"{self._D_out(floor):.10g} of a channel with output pmf p_x (the "
+                    "optimal-transport cost of p_x to itself): perfect perception is "
+                    "infeasible there. Raise D.")
+        sol = _sinkhorn.fixed_output_rate(
+            self._p, self.p_x, self._d, D,
+            tol=_sinkhorn.DEFAULT_TOL if tol is None else tol,
+            max_iter=_sinkhorn.DEFAULT_MAX_ITER if max_iter is None else max_iter)
+        status = Status.OPTIMAL if sol.converged else Status.MAX_ITERATIONS
+        info = SolveInfo(status, sol.iterations, 0.0, f"sinkhorn: {sol.message}")
+        channel = sol.coupling / self._p[:, None]
+        return RawSolution(channel, sol.lam, self.p_x.copy(), info), [sol.lower], sol
+
+    # ---------------------------------------------------------- certificates
+    def _repair(self, channel, D: float, Gamma: float):
+        """Feasible channel for ``(D, Gamma)`` near ``channel``: ``(W, distortion,
+        perception, note)``; ``W`` is None when no certified repair exists."""
+        slack = PERCEPTION_ROUNDING if Gamma == 0.0 else 0.0
+        W = np.array(channel, dtype=float)
+        if Gamma == 0.0:
+            # Exact marginals (p, p) first: the divergence vanishes only there.
+            J = _sinkhorn.round_to_coupling(self._p[:, None] * np.nan_to_num(W, nan=0.0),
+                                            self._p, self.p_x)
+            W = J / self._p[:, None]
+        W, distortion = _certify.repair_channel(self._p, self._d, W)
+        perception = self._perception_of(W)
+
+        def feasible(M):
+            return (expected_distortion(self._p, M, self._d) <= D
+                    and self._perception_of(M) <= Gamma + slack)
+
+        if distortion <= D and perception <= Gamma + slack:
+            return W, distortion, perception, ""
+        safe, d_safe = self._safe_channel()
+        if safe is not None and feasible(safe):
+            guess = 0.0
+            if distortion > D and distortion > d_safe:
+                guess = (distortion - D) / (distortion - d_safe)
+            if perception > Gamma and Gamma > 0:
+                guess = max(guess, 1.0 - Gamma / perception)
+            t = _sinkhorn.smallest_feasible_weight(
+                lambda t: feasible((1.0 - t) * W + t * safe), guess)
+            M = (1.0 - t) * W + t * safe
+            return (M, expected_distortion(self._p, M, self._d), self._perception_of(M),
+                    f"repaired: mixed with a channel of output pmf p (weight {t:.3g})")
+        return (None, distortion, perception,
+                f"upper bound not certified: the returned channel has distortion "
+                f"{distortion:.6g} (D = {D:.6g}) and divergence {perception:.3g} "
+                f"(Gamma = {Gamma:.3g}), and no channel with output pmf p has distortion "
+                f"<= D to repair it with (the safe channel's distortion is {d_safe:.6g})")
+
+    def _lower_bounds(self, D: float, Gamma: float, slope: float, candidates) -> float:
+        best = -math.inf
+        for q in candidates:
+            if q is None:
+                continue
+            q = np.clip(np.asarray(q, dtype=float), 0.0, None)
+            if q.sum() <= 0 or not np.all(np.isfinite(q)):
+                continue
+            q = q / q.sum()
+            pot = _sinkhorn.sinkhorn(self._p, q, self._d, slope, tol=1e-13, max_iter=2000)
+            best = max(best, perception_lower_bound(self._p, self.p_x, self._d, D, Gamma,
+                                                    slope, pot.f, self.divergence,
+                                                    self.ground_metric))
+            # R(D, Gamma) >= R(D): Csiszár's bound from the same (s, q).
+            best = max(best, _certify.best_lower_bound(self._p, self._d, D, slope, q))
+        return best
+
+    def _finish_perception(self, raw: RawSolution, D: float, Gamma: float, solver: str,
+                           extra_lower=()) -> PerceptionResult:
+        W, distortion, perception, note = self._repair(raw.channel, D, Gamma)
+        slope = float(raw.slope) if raw.slope is not None and np.isfinite(raw.slope) else 0.0
+        if W is None:
+            upper = math.inf
+            W, distortion = _certify.repair_channel(self._p, self._d, raw.channel)
+        else:
+            upper = channel_mutual_information(self._p, W)
+        lower = max([self._lower_bounds(D, Gamma, slope, [raw.output_pmf, self._p @ W]),
+                     *extra_lower])
+        lower = max(lower, 0.0)
+        if upper < lower <= upper + _certify.ROUNDING * (1.0 + abs(upper)):
+            lower = upper
+        q = self._p @ W
+        full = self._expand_channel(W, slope, q)
+        status = raw.info.status
+        message = raw.info.message + (f"; {note}" if note else "")
+        if not status.is_exact:
+            warnings.warn(f"{solver}: {raw.info.message}; the answer is certified but the "
+                          f"solver stopped at status {status.value} (gap {upper - lower:.2e} "
+                          "nats).", InaccurateSolutionWarning, stacklevel=3)
+        scale = self._rate_scale
+        certificate = Certificate(upper=upper * scale, lower=lower * scale, units=self.units)
+        return PerceptionResult(
+            rate=upper * scale, distortion=self._D_out(distortion),
+            slope=self._slope_out(slope), channel=full, output_pmf=self.p_x @ full,
+            status=status, solver=solver, iterations=raw.info.iterations,
+            solve_time=raw.info.solve_time, certificate=certificate, D=self._D_out(D),
+            units=self.units, message=message, Gamma=self._Gamma_out(Gamma),
+            divergence=self.divergence, perception=self._Gamma_out(perception))
