@@ -56,11 +56,12 @@ from scipy.special import logsumexp, rel_entr
 
 from . import certify as _certify
 from ._validation import UNITS, check_channel, check_distortion, check_pmf, check_scalar, check_units
-from .atoms import channel_mutual_information, expected_distortion
+from .atoms import channel_mutual_information, expected_distortion, mutual_information_value
 from .errors import (
     InaccurateSolutionWarning,
     InfeasibleDistortionError,
     InvalidArgumentError,
+    InvalidChannelError,
     InvalidDistortionError,
     SolverError,
 )
@@ -707,6 +708,10 @@ class RateDistortionPerception(RateDistortion):
             J = _sinkhorn.round_to_coupling(self._p[:, None] * np.nan_to_num(W, nan=0.0),
                                             self._p, self.p_x)
             W = J / self._p[:, None]
+        if self.divergence in ("reverse_kl", "chi2"):
+            # Both are infinite unless q vanishes where p does: drop that (solver-noise)
+            # mass before anything else.
+            W = np.where((self.p_x > 0)[None, :], W, 0.0)
         W, distortion = _certify.repair_channel(self._p, self._d, W)
         perception = self._perception_of(W)
 
@@ -716,6 +721,22 @@ class RateDistortionPerception(RateDistortion):
 
         if distortion <= D and perception <= Gamma + slack:
             return W, distortion, perception, ""
+        notes = []
+        if perception > Gamma + slack and np.all(np.isfinite(self._d)):
+            # First move the output pmf toward p by post-processing Y with a channel T
+            # (q T = p, moving only the surplus mass): I(X;Y) cannot increase (data
+            # processing) and the divergence falls along the segment (convexity).
+            toward_p = W @ self._transport_to_p(self._p @ W)
+            guess = 1.0 - Gamma / perception if perception > 0 else 0.0
+            t = _sinkhorn.smallest_feasible_weight(
+                lambda t: self._perception_of((1.0 - t) * W + t * toward_p) <= Gamma + slack,
+                guess)
+            W = (1.0 - t) * W + t * toward_p
+            distortion, perception = (expected_distortion(self._p, W, self._d),
+                                      self._perception_of(W))
+            notes.append(f"output post-processed toward p (weight {t:.3g})")
+            if distortion <= D:
+                return W, distortion, perception, "repaired: " + "; ".join(notes)
         safe, d_safe = self._safe_channel()
         if safe is not None and feasible(safe):
             guess = 0.0
@@ -726,13 +747,27 @@ class RateDistortionPerception(RateDistortion):
             t = _sinkhorn.smallest_feasible_weight(
                 lambda t: feasible((1.0 - t) * W + t * safe), guess)
             M = (1.0 - t) * W + t * safe
+            notes.append(f"mixed with a channel of output pmf p (weight {t:.3g})")
             return (M, expected_distortion(self._p, M, self._d), self._perception_of(M),
-                    f"repaired: mixed with a channel of output pmf p (weight {t:.3g})")
+                    "repaired: " + "; ".join(notes))
         return (None, distortion, perception,
                 f"upper bound not certified: the returned channel has distortion "
                 f"{distortion:.6g} (D = {D:.6g}) and divergence {perception:.3g} "
                 f"(Gamma = {Gamma:.3g}), and no channel with output pmf p has distortion "
                 f"<= D to repair it with (the safe channel's distortion is {d_safe:.6g})")
+
+    def _transport_to_p(self, q) -> np.ndarray:
+        """A channel ``T`` on the output alphabet with ``q T = p``: symbol ``y`` keeps
+        ``min(q_y, p_y)`` and sends its surplus to the deficits in proportion."""
+        surplus = np.clip(q - self.p_x, 0.0, None)
+        deficit = np.clip(self.p_x - q, 0.0, None)
+        T = np.eye(self.n)
+        if deficit.sum() <= 0:
+            return T
+        move = np.divide(surplus, q, out=np.zeros_like(q), where=q > 0)
+        T *= (1.0 - move)[:, None]
+        T += move[:, None] * (deficit / deficit.sum())[None, :]
+        return T
 
     def _lower_bounds(self, D: float, Gamma: float, slope: float, candidates) -> float:
         best = -math.inf
@@ -782,3 +817,482 @@ class RateDistortionPerception(RateDistortion):
             solve_time=raw.info.solve_time, certificate=certificate, D=self._D_out(D),
             units=self.units, message=message, Gamma=self._Gamma_out(Gamma),
             divergence=self.divergence, perception=self._Gamma_out(perception))
+
+
+# ---------------------------------------------------------------------------------
+# the scheme behind Theorem 4
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PerceptionScheme:
+    r"""The perfect-perception scheme ``W = P_X P_{Z|X} P_{X|Z}`` (36) and what it attains.
+
+    Attributes
+    ----------
+    p_z_given_x : ndarray (n, k)
+        The pre-processing channel (columns ``z`` with ``P_Z(z) = 0`` dropped).
+    p_z : ndarray (k,)
+        ``P_Z = p^T P_{Z|X}``.
+    joint : ndarray (n, n)
+        ``W_XY = P_XZ diag(1/P_Z) P_XZ^T`` (symmetric; both marginals ``p``).
+    channel : ndarray (n, n)
+        ``W_{Y|X}(y|x) = sum_z P_{Z|X}(z|x) P_{X|Z}(y|z)`` (every row, also for
+        zero-probability ``x``).
+    output_pmf : ndarray (n,)
+        ``q = W_XY^T 1``.
+    rate : float
+        ``I(X;Y)`` of ``joint`` in ``units`` (exact float64).
+    distortion : float
+        ``<W_XY, d>``.
+    perception_error : float
+        ``max_y |q_y - p_y|`` (zero in exact arithmetic; float64 rounding here).
+    perfect_perception : bool
+        ``perception_error <= 1e-12``.
+    units : str
+    """
+
+    p_z_given_x: np.ndarray
+    p_z: np.ndarray
+    joint: np.ndarray
+    channel: np.ndarray
+    output_pmf: np.ndarray
+    rate: float
+    distortion: float
+    perception_error: float
+    perfect_perception: bool
+    units: str = "nats"
+
+    def __post_init__(self):
+        for name in ("p_z_given_x", "p_z", "joint", "channel", "output_pmf"):
+            getattr(self, name).flags.writeable = False
+
+
+def _square_distortion(p_x, d, normalize=False):
+    p = check_pmf(p_x, "p_x", normalize=normalize)
+    d = check_distortion(d, p.size, "d")
+    if d.shape != (p.size, p.size):
+        raise InvalidDistortionError(
+            f"d must be square, shape ({p.size}, {p.size}): Y takes values in the alphabet "
+            f"of X, got shape {d.shape}.")
+    return p, d
+
+
+def perception_scheme(p_x, d, p_z_given_x, units: str = "nats") -> PerceptionScheme:
+    r"""Rate and distortion of the perfect-perception scheme of Section V (36).
+
+    Pass ``X`` through ``P_{Z|X}``, then compress ``Z`` under the log-likelihood loss
+    ``-log P_{Z|X}`` at ``H(Z|X)``: the reconstruction is a sample of the posterior
+    ``P_{X|Z}``, so end to end
+
+    .. math::
+        W_{XY}(x, y) = \sum_z P_X(x) P_{Z|X}(z|x) \frac{P_X(y) P_{Z|X}(z|y)}{P_Z(z)},
+        \qquad \text{both marginals } P_X,
+
+    and the scheme attains ``(distortion, rate) = (<W_XY, d>, I(X;Y))`` with perfect
+    perception. Any ``P_{Z|X}`` gives an upper bound on ``R(<W_XY, d>, 0)``.
+
+    Parameters
+    ----------
+    p_x : array_like (n,)
+    d : array_like (n, n)
+    p_z_given_x : array_like (n, k)
+        Rows are distributions over ``z`` (rows of zero-probability ``x`` too).
+    units : {"nats", "bits"}
+
+    Returns
+    -------
+    PerceptionScheme
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = perception_scheme([0.5, 0.5], 1 - np.eye(2), np.eye(2))
+    >>> round(s.rate, 6), s.distortion, s.perfect_perception
+    (0.693147, 0.0, True)
+    """
+    units = check_units(units)
+    p, d = _square_distortion(p_x, d)
+    P = np.asarray(p_z_given_x, dtype=float) if not isinstance(p_z_given_x, str) else None
+    if P is None or P.ndim != 2:
+        raise InvalidChannelError(
+            f"p_z_given_x must be a 2-D array of shape (n, k) = ({p.size}, k), got "
+            f"{p_z_given_x if P is None else P.shape}.")
+    P = check_channel(P, (p.size, P.shape[1]), "p_z_given_x")
+    joint_xz = p[:, None] * P
+    p_z = joint_xz.sum(axis=0)
+    keep = p_z > 0
+    P, joint_xz, p_z = P[:, keep], joint_xz[:, keep], p_z[keep]
+    posterior = joint_xz / p_z[None, :]            # P_{X|Z}(y|z), columns sum to 1
+    channel = P @ posterior.T
+    joint = p[:, None] * channel
+    q = joint.sum(axis=0)
+    error = float(np.max(np.abs(q - p)))
+    scale = UNITS[units]
+    return PerceptionScheme(
+        p_z_given_x=P, p_z=p_z, joint=joint, channel=channel, output_pmf=q,
+        rate=mutual_information_value(joint) * scale,
+        distortion=expected_distortion(p, channel, d), perception_error=error,
+        perfect_perception=error <= PERCEPTION_ROUNDING, units=units)
+
+
+# ---------------------------------------------------------------------------------
+# completely positive factorisations
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CPFactorization:
+    r"""A nonnegative ``B`` with ``V ≈ B B^T``, and how good it is.
+
+    Attributes
+    ----------
+    B : ndarray (n, k)
+        Entries ``>= 0`` (all-zero columns removed).
+    residual : float
+        ``max_ij |V - B B^T|_ij``, computed in float64.
+    residual_fro : float
+        ``||V - B B^T||_F``.
+    method : str
+        ``"diagonal_plus_constant"`` (Lemma 1, Hamming: exact), ``"gaussian_quadrature"``
+        (Lemma 1, squared Euclidean distance: trapezoid rule in ``t``) or
+        ``"symmetric_nmf"`` (numerical, no guarantee).
+    exact : bool
+        ``B B^T = V`` in exact arithmetic.
+    quadrature_error : float or None
+        A-priori bound on the relative quadrature error of each entry (Gaussian only).
+    message : str
+    """
+
+    B: np.ndarray
+    residual: float
+    residual_fro: float
+    method: str
+    exact: bool
+    quadrature_error: float | None
+    message: str
+
+    def __post_init__(self):
+        self.B.flags.writeable = False
+
+
+_CP_METHODS = ("auto", "hamming", "gaussian", "nmf")
+
+
+def cp_factor(V, method: str = "auto", *, points=None, lam=None, rank: int | None = None,
+              tol: float = 1e-14, max_iter: int = 20_000, seed: int = 0) -> CPFactorization:
+    r"""A completely positive factorisation ``V ≈ B B^T`` with ``B >= 0``, and its residual.
+
+    Methods (``method="auto"`` tries them in this order):
+
+    * ``"hamming"`` — ``V = diag(a) + b 1 1^T`` with ``a >= 0, b >= 0`` (e.g.
+      ``exp(-lam d_H)`` with ``a = 1 - e^{-lam}``, ``b = e^{-lam}``):
+      ``B = [diag(sqrt a) | sqrt(b) 1]``, exact (Lemma 1).
+    * ``"gaussian"`` — ``V = exp(-lam ||x_i - x_j||^2)`` on a finite point set (given
+      as ``points`` and ``lam``, or recovered from ``-log V`` by classical
+      multidimensional scaling, with ``lam = 1``). Per coordinate,
+
+      .. math::
+          e^{-\lambda (x_i - x_j)^2} = \int 2\sqrt{\lambda/\pi}\;
+          e^{-2\lambda (x_i - t)^2} e^{-2\lambda (x_j - t)^2}\, dt,
+
+      discretised by the trapezoid rule (spectrally accurate for Gaussians) with
+      spacing and range chosen so the aliasing and truncation errors are below
+      ``tol`` (relative, per coordinate): ``B[i, k] = sqrt(w_k c) e^{-2 lam (x_i -
+      t_k)^2}``, one column per node (a tensor grid over coordinates).
+    * ``"nmf"`` — symmetric nonnegative matrix factorisation: minimise
+      ``||V - B B^T||_F^2`` over ``B >= 0`` with ``rank`` columns (default ``2n``) by
+      bound-constrained L-BFGS-B (SciPy) from a seeded positive start. Numerical: a
+      small residual is evidence, not a proof, of complete positivity (and a local
+      minimum may leave a residual even when ``V`` is CP).
+
+    Parameters
+    ----------
+    V : array_like (n, n)
+        Symmetric, nonnegative, finite.
+    method : {"auto", "hamming", "gaussian", "nmf"}
+    points : array_like (n,) or (n, k), optional
+        Points of the Gaussian kernel (with ``lam``).
+    lam : float, optional
+        Kernel parameter for ``points``.
+    rank : int, optional
+        Columns for ``"nmf"``.
+    tol : float
+        Target relative quadrature error (``"gaussian"``) or projected-gradient
+        tolerance (``"nmf"``).
+    max_iter : int
+        L-BFGS-B iterations (``"nmf"``).
+    seed : int
+        Seed of the ``"nmf"`` initial point.
+
+    Returns
+    -------
+    CPFactorization
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = cp_factor(np.exp(-2.0 * (1 - np.eye(3))))
+    >>> f.method, f.B.shape, f.exact, f.residual < 1e-15
+    ('diagonal_plus_constant', (3, 4), True, True)
+    """
+    if method not in _CP_METHODS:
+        raise InvalidArgumentError(f"method={method!r} is unknown; use one of "
+                                   f"{list(_CP_METHODS)}.")
+    V = _check_kernel(V)
+    scale = max(1.0, float(np.max(np.abs(V))))
+    if method in ("auto", "hamming"):
+        factor = _cp_diagonal_plus_constant(V, scale)
+        if factor is not None:
+            return factor
+        if method == "hamming":
+            raise InvalidArgumentError(
+                "V is not of the form diag(a) + b 1 1^T with a, b >= 0 (the Hamming kernel "
+                "structure of Lemma 1); use method='gaussian' or 'nmf'.")
+    if method in ("auto", "gaussian"):
+        if (points is None) != (lam is None):
+            raise InvalidArgumentError("give both points=... and lam=... (or neither, to "
+                                       "recover the points from -log V).")
+        if points is not None:
+            z = _check_points(points, V.shape[0]) * math.sqrt(check_scalar(lam, "lam",
+                                                                            minimum=0.0))
+            kernel = np.exp(-_sqdist(z))
+            if np.max(np.abs(kernel - V)) > 1e-9 * scale:
+                raise InvalidArgumentError(
+                    "V does not equal exp(-lam ||x_i - x_j||^2) for the given points and lam "
+                    f"(max difference {np.max(np.abs(kernel - V)):.3g}).")
+        else:
+            z = _euclidean_points(V)
+        if z is not None:
+            return _cp_gaussian(V, z, tol)
+        if method == "gaussian":
+            raise InvalidArgumentError(
+                "V is not a Gaussian kernel exp(-||x_i - x_j||^2) of any finite point set "
+                "(-log V is not a squared Euclidean distance matrix); pass points and lam, "
+                "or use method='nmf'.")
+    return _cp_nmf(V, rank, tol, max_iter, seed)
+
+
+def _check_kernel(V) -> np.ndarray:
+    try:
+        V = np.array(V, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"V must be a square matrix of numbers, got {V!r}.") from None
+    if V.ndim != 2 or V.shape[0] != V.shape[1] or V.shape[0] == 0:
+        raise InvalidArgumentError(f"V must be a square matrix, got shape {V.shape}.")
+    if not np.all(np.isfinite(V)):
+        raise InvalidArgumentError("V has NaN or inf entries; a CP matrix is finite.")
+    if np.any(V < 0):
+        i, j = np.argwhere(V < 0)[0]
+        raise InvalidArgumentError(f"V[{i}, {j}] = {V[i, j]!r} is negative; a completely "
+                                   "positive matrix is entrywise nonnegative.")
+    if np.max(np.abs(V - V.T)) > 1e-12 * max(1.0, float(np.max(V))):
+        raise InvalidArgumentError("V is not symmetric; B B^T always is.")
+    return 0.5 * (V + V.T)
+
+
+def _finish_factor(V, B, method, exact, quad, message) -> CPFactorization:
+    B = B[:, np.any(B > 0, axis=0)] if B.size else B
+    R = V - B @ B.T
+    return CPFactorization(B=B, residual=float(np.max(np.abs(R))),
+                           residual_fro=float(np.linalg.norm(R)), method=method,
+                           exact=exact, quadrature_error=quad, message=message)
+
+
+def _cp_diagonal_plus_constant(V, scale):
+    n = V.shape[0]
+    off = V[~np.eye(n, dtype=bool)]
+    b = float(off.mean()) if off.size else 0.0
+    if off.size and np.max(np.abs(off - b)) > 1e-12 * scale:
+        return None
+    a = np.diag(V) - b
+    if np.any(a < -1e-12 * scale):
+        return None
+    B = np.hstack([np.diag(np.sqrt(np.clip(a, 0.0, None))), np.full((n, 1), math.sqrt(b))])
+    return _finish_factor(V, B, "diagonal_plus_constant", True, None,
+                          "Lemma 1: V = diag(a) + b 1 1^T, B = [diag(sqrt a) | sqrt(b) 1] "
+                          "(exact; the residual is float64 rounding)")
+
+
+def _check_points(points, n) -> np.ndarray:
+    z = np.asarray(points, dtype=float)
+    if z.ndim == 1:
+        z = z[:, None]
+    if z.ndim != 2 or z.shape[0] != n or not np.all(np.isfinite(z)):
+        raise InvalidArgumentError(f"points must be {n} finite points (shape ({n},) or "
+                                   f"({n}, k)), got shape {np.shape(points)}.")
+    return z
+
+
+def _sqdist(z) -> np.ndarray:
+    return np.sum((z[:, None, :] - z[None, :, :]) ** 2, axis=2)
+
+
+def _euclidean_points(V):
+    """Points ``z`` with ``V = exp(-||z_i - z_j||^2)`` by classical MDS, or None."""
+    if np.any(V <= 0) or np.max(np.abs(np.diag(V) - 1.0)) > 1e-12:
+        return None
+    sq = -np.log(V)
+    np.fill_diagonal(sq, 0.0)
+    n = V.shape[0]
+    H = np.eye(n) - 1.0 / n
+    gram = -0.5 * H @ sq @ H
+    values, vectors = np.linalg.eigh(gram)
+    top = max(float(values.max()), 1e-300)
+    if values.min() < -1e-9 * top:
+        return None
+    keep = values > 1e-10 * top
+    z = vectors[:, keep] * np.sqrt(values[keep])[None, :]
+    if z.shape[1] == 0:
+        z = np.zeros((n, 1))
+    if np.max(np.abs(_sqdist(z) - sq)) > 1e-8 * max(1.0, float(sq.max())):
+        return None
+    return z
+
+
+def _cp_gaussian(V, z, tol):
+    from scipy.special import erfc, erfcinv
+
+    # exp(-(z_i - z_j)^2) = int (2/sqrt(pi)) e^{-2(z_i-t)^2} e^{-2(z_j-t)^2} dt (lam = 1 in
+    # the scaled coordinates). Trapezoid spacing h: aliasing <= 2 exp(-pi^2 / (4 h^2));
+    # margin L beyond the points: truncation <= erfc(2 L) (+ the discrete tail).
+    h = math.pi / (2.0 * math.sqrt(math.log(8.0 / tol)))
+    L = 0.5 * float(erfcinv(tol / 4.0))
+    per_dim = (2.0 * math.exp(-math.pi ** 2 / (4.0 * h * h)) + float(erfc(2.0 * L))
+               + 2.0 * h / math.sqrt(math.pi) * math.exp(-4.0 * L * L))
+    factors = []
+    for k in range(z.shape[1]):
+        lo, hi = float(z[:, k].min()) - L, float(z[:, k].max()) + L
+        nodes = lo + h * np.arange(int(math.ceil((hi - lo) / h)) + 1)
+        factors.append(math.sqrt(h * 2.0 / math.sqrt(math.pi))
+                       * np.exp(-2.0 * (z[:, k][:, None] - nodes[None, :]) ** 2))
+    columns = int(np.prod([f.shape[1] for f in factors]))
+    if columns > 200_000:
+        raise InvalidArgumentError(
+            f"the quadrature grid would have {columns} columns (points in {z.shape[1]} "
+            "dimensions); use method='nmf' or fewer dimensions.")
+    B = factors[0]
+    for f in factors[1:]:
+        B = (B[:, :, None] * f[:, None, :]).reshape(B.shape[0], -1)
+    quad = (1.0 + per_dim) ** z.shape[1] - 1.0
+    return _finish_factor(V, B, "gaussian_quadrature", False, quad,
+                          f"Lemma 1: Gaussian kernel on {z.shape[0]} points in "
+                          f"{z.shape[1]} dimension(s); trapezoid rule, {B.shape[1]} nodes, "
+                          f"a-priori relative error <= {quad:.1e}")
+
+
+def _cp_nmf(V, rank, tol, max_iter, seed):
+    n = V.shape[0]
+    k = 2 * n if rank is None else rank
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InvalidArgumentError(f"rank={rank!r} must be a positive integer.")
+    rng = np.random.default_rng(seed)
+    start = math.sqrt(max(float(V.mean()), 1e-300) / k) * (0.5 + rng.random((n, k)))
+
+    def objective(b):
+        B = b.reshape(n, k)
+        R = B @ B.T - V
+        return float(np.sum(R * R)), (4.0 * R @ B).ravel()
+
+    res = minimize(objective, start.ravel(), jac=True, method="L-BFGS-B",
+                   bounds=[(0.0, None)] * (n * k),
+                   options={"maxiter": max_iter, "maxfun": 4 * max_iter, "ftol": tol ** 2,
+                            "gtol": tol})
+    B = np.clip(res.x.reshape(n, k), 0.0, None)
+    return _finish_factor(V, B, "symmetric_nmf", False, None,
+                          f"symmetric NMF: min ||V - B B^T||_F^2 over B >= 0 with {k} "
+                          f"columns by L-BFGS-B ({res.nit} iterations, seed {seed}): "
+                          "numerical, not a proof of complete positivity")
+
+
+# ---------------------------------------------------------------------------------
+# Theorem 4 made concrete
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Theorem4Scheme:
+    """The scheme of Theorem 4 built from the ``R(D, 0)`` optimum.
+
+    Attributes
+    ----------
+    scheme : PerceptionScheme
+        What the scheme attains (rate, distortion, joint, perfect perception).
+    result : PerceptionResult
+        The certified ``R(D, 0)`` at the requested ``D`` (Sinkhorn).
+    factor : CPFactorization
+        ``V = exp(-lam d) ≈ B B^T``.
+    lam : float
+        The multiplier of the optimum ``J* = diag(a) V diag(a)``.
+    a : ndarray (n,)
+    joint_error : float
+        ``max |W_XY - J*|``: zero for an exact factor, of the order of the factor's
+        residual for a quadrature factor.
+    """
+
+    scheme: PerceptionScheme
+    result: PerceptionResult
+    factor: CPFactorization
+    lam: float
+    a: np.ndarray
+    joint_error: float
+
+    @property
+    def p_z_given_x(self) -> np.ndarray:
+        return self.scheme.p_z_given_x
+
+
+def theorem4_scheme(p_x, d, D, *, units: str = "nats", method: str = "auto",
+                    **factor_options) -> Theorem4Scheme:
+    r"""Theorem 4 made concrete: a ``P_{Z|X}`` whose scheme attains ``R(D, 0)``.
+
+    Solve ``R(D, 0)`` by Sinkhorn: ``J* = diag(a) V diag(a)`` with ``V = exp(-lam d)``
+    (``d`` symmetric). Factor ``V ≈ B B^T`` (:func:`cp_factor`), set ``F = diag(a) B``
+    and
+
+    .. math:: P_{Z|X}(z|x) = F_{xz} \Big(\sum_{x'} F_{x'z}\Big) / p_x,
+
+    so that ``P_XZ diag(1/P_Z) P_XZ^T = F F^T = J*``: the scheme (36) reproduces the
+    optimum exactly for an exact factor, and up to the factor's residual otherwise.
+
+    Parameters
+    ----------
+    p_x, d : array_like
+        Source pmf and a symmetric square distortion.
+    D : float
+        Target distortion.
+    units : {"nats", "bits"}
+    method, **factor_options
+        Passed to :func:`cp_factor`.
+
+    Returns
+    -------
+    Theorem4Scheme
+    """
+    p, d_full = _square_distortion(p_x, d)
+    if not np.array_equal(d_full, d_full.T):
+        raise InvalidDistortionError("theorem4_scheme needs a symmetric d (J* = diag(a) V "
+                                     "diag(a) with V = exp(-lam d) symmetric).")
+    rdp = RateDistortionPerception(p, d_full, units=units)
+    D_int, _ = rdp._check_target(D, None)
+    raw, lower, sol = rdp._solve_sinkhorn(D_int, None, None)
+    result = rdp._finish_perception(raw, D_int, 0.0, "sinkhorn", extra_lower=lower)
+    support = rdp._support
+    a = np.zeros(p.size)
+    a[support] = p[support] * np.exp(0.5 * (sol.f + sol.g[support]))
+    V = np.exp(_certify.log_kernel(d_full, sol.lam))
+    factor = cp_factor(V, method=method, **factor_options)
+    F = a[:, None] * factor.B
+    weight = F.sum(axis=0)
+    P = np.zeros_like(F)
+    P[support] = F[support] * weight[None, :] / p[support, None]
+    rows = P.sum(axis=1, keepdims=True)
+    # Sinkhorn and the factor leave the rows a rounding away from 1; zero-probability
+    # symbols get the posterior-free choice "z uniform over the used columns".
+    used = weight > 0
+    P[rows[:, 0] <= 0] = used / used.sum()
+    P = P / P.sum(axis=1, keepdims=True)
+    scheme = perception_scheme(p, d_full, P, units=units)
+    J_star = a[:, None] * V * a[None, :]
+    return Theorem4Scheme(scheme=scheme, result=result, factor=factor, lam=sol.lam, a=a,
+                          joint_error=float(np.max(np.abs(scheme.joint - J_star))))
