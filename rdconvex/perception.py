@@ -1001,7 +1001,7 @@ def cp_factor(V, method: str = "auto", *, points=None, lam=None, rank: int | Non
       ``tol`` (relative, per coordinate): ``B[i, k] = sqrt(w_k c) e^{-2 lam (x_i -
       t_k)^2}``, one column per node (a tensor grid over coordinates).
     * ``"nmf"`` — symmetric nonnegative matrix factorisation: minimise
-      ``||V - B B^T||_F^2`` over ``B >= 0`` with ``rank`` columns (default ``2n``) by
+      ``||V - B B^T||_F^2`` over ``B >= 0`` with ``rank`` columns (default ``n``) by
       bound-constrained L-BFGS-B (SciPy) from a seeded positive start. Numerical: a
       small residual is evidence, not a proof, of complete positivity (and a local
       minimum may leave a residual even when ``V`` is CP).
@@ -1183,7 +1183,7 @@ def _cp_gaussian(V, z, tol):
 
 def _cp_nmf(V, rank, tol, max_iter, seed):
     n = V.shape[0]
-    k = 2 * n if rank is None else rank
+    k = n if rank is None else rank
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InvalidArgumentError(f"rank={rank!r} must be a positive integer.")
     rng = np.random.default_rng(seed)
