@@ -365,3 +365,21 @@ def test_zero_probability_symbols_are_dropped_for_I():
                                 0.1, interval=full)
     assert res.mu[2] == 0.0 and res.exact
     assert res.rate == pytest.approx(cf.binary_hamming_rate(0.2, 0.1), abs=1e-9)
+
+
+# ------------------------------------------------------------ problem files
+
+
+def test_problem_files_match_their_generators():
+    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "problems"
+    example1 = rdc.load_problem(root / "example1.toml").problem
+    np.testing.assert_array_equal(example1.p_x, [0.8, 0.2])
+    np.testing.assert_array_equal(example1.d, HAMMING)
+    gaussian = rdc.load_problem(root / "gaussian.toml").problem
+    points, p = cf.discretised_gaussian(41, width=4.0)
+    np.testing.assert_allclose(gaussian.p_x, p, rtol=1e-15)
+    np.testing.assert_allclose(gaussian.d, (points[:, None] - points[None, :]) ** 2, atol=1e-14)
+    # the description's claim: within 1.7e-3 nats of 1/2 log(1/D) on [0.1, 0.5]
+    for D in (0.1, 0.25, 0.5):
+        res = gaussian.solve(D=D)
+        assert abs(res.rate - cf.gaussian_rate(1.0, D)) <= 1.7e-3
