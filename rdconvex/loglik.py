@@ -466,6 +466,11 @@ class LogLikelihood(RateDistortion):
         directly, without relying on Theorem 1. The slope is chosen so that the
         neglected non-ML terms weigh less than ``exp(-60)``.
 
+        The solver's ``Q`` is polished by the EM update of (8). Where (8) is
+        degenerate (an unused ``u`` whose KKT multiplier vanishes) EM converges slowly
+        and ``Q`` may be off by ~1e-4 there; the rate and its certificate are not
+        affected (the objective is flat at the minimiser).
+
         Returns
         -------
         DMinResult
@@ -595,7 +600,8 @@ class LogLikelihood(RateDistortion):
             of (4)), ``cross_entropy`` (5), ``distortion`` (``E d(X,Y)`` of this
             problem's distortion matrix, computed directly) and ``mutual_information``,
             all in ``units``. The first two add up to the third, which equals the
-            fourth up to the tie snapping (``<= -log(1 - tie_tol)``).
+            fourth up to the tie snapping (``<= -log(1 - tie_tol)``). The KL term and
+            ``H(X|Y)`` are clipped at 0 (float rounding can leave them at -1e-16).
         """
         W = check_channel(channel, (self.n, self.k), "channel")
         joint = self.p_x[:, None] * W
@@ -608,7 +614,8 @@ class LogLikelihood(RateDistortion):
         information = float(entr(self._p).sum()) - conditional
         s = self._rate_scale
         return DistortionDecomposition(conditional_entropy=max(conditional, 0.0) * s,
-                                       kl_divergence=kl * s, cross_entropy=cross * s,
+                                       kl_divergence=max(kl, 0.0) * s,
+                                       cross_entropy=cross * s,
                                        distortion=distortion * s,
                                        mutual_information=max(information, 0.0) * s,
                                        units=self.units)

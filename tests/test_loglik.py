@@ -292,7 +292,7 @@ def test_program8_prints_as_math():
     ll = rdc.LogLikelihood(**CYCLIC)
     text = str(ll.rate_at_D_min_program())
     assert "program (8)" in text and "-log sum_{u in T(x)} Q[u]" in text
-    assert "T(0) = {0, 1}; T(1) = {1, 2}; T(2) = {0, 2}" in text
+    assert "T(x) = argmax_u A[x,u] = {0, 1} for x = 0; {1, 2} for x = 1; {0, 2} for x = 2" in text
     assert r"-\log \sum_{u \in T(x)} Q_u" in ll.rate_at_D_min_program().latex()
     assert ll.rate_at_D_min_program().is_dcp()
 

@@ -23,7 +23,7 @@ from .base import Program, Row
 
 def _tie_sets_text(ties: np.ndarray) -> str:
     sets = ["{" + ", ".join(str(u) for u in np.flatnonzero(row)) + "}" for row in ties]
-    return "; ".join(f"T({x}) = {s}" for x, s in enumerate(sets))
+    return "; ".join(f"{s} for x = {x}" for x, s in enumerate(sets))
 
 
 def rate_at_d_min(p: np.ndarray, ties: np.ndarray) -> Program:
