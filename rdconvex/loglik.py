@@ -83,8 +83,8 @@ def check_likelihood(A, n: int, normalize: bool = False,
     if np.any(A < 0):
         x, u = np.argwhere(A < 0)[0]
         raise InvalidChannelError(
-            f"{name}[{x}, {u}] = {float(A[x, u])!r} is negative; column {u} (the pmf P_X|U(.|u={u})) "
-            "must have entries >= 0.")
+            f"{name}[{x}, {u}] = {float(A[x, u])!r} is negative; column {u} (the pmf "
+            f"P_X|U(.|u={u})) must have entries >= 0.")
     sums = A.sum(axis=0)
     bad = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOL)
     if bad.size and (not normalize or np.any(sums <= 0)):
@@ -394,9 +394,9 @@ class LogLikelihood(RateDistortion):
         if dead.size:
             x = int(dead[0])
             raise InvalidChannelError(
-                f"row {x} of p_x_given_u is all zero, but p_x[{x}] = {float(p_full[x])!r} > 0: no u "
-                "can produce this source symbol (its log-likelihood loss is inf for every u). "
-                "Give some u positive probability of x, or give x probability 0.")
+                f"row {x} of p_x_given_u is all zero, but p_x[{x}] = {float(p_full[x])!r} > 0: "
+                "no u can produce this source symbol (its log-likelihood loss is inf for every "
+                "u). Give some u positive probability of x, or give x probability 0.")
         ties = (A >= (1.0 - tie_tol) * row_max[:, None]) & (A > 0)
         # Rows of zero-probability symbols may be all zero: then every u is "tied".
         ties[row_max <= 0] = True

@@ -410,6 +410,23 @@ def test_solvers_on_the_special_interval(solver, case):
         np.testing.assert_allclose(res.channel, posterior, atol=2e-3)
 
 
+def test_log_loss_line_is_a_dual_certificate():
+    """Theorem 2 as a dual point: s = 1, g = -log p is feasible for the Gallager/Csiszar
+    dual (its constraint for u is sum_x A[x,u] <= 1) with value H(X) - D; from a
+    consistent P_U, rdconvex.certify's bound at slope 1 reproduces it exactly."""
+    from rdconvex.certify import lower_bound
+
+    ll = rdc.LogLikelihood(**FIG4)
+    p, d = ll.p_x, ll.d
+    g = -np.log(p)
+    constraint = (p[:, None] * np.exp(g[:, None] - d)).sum(axis=0)
+    np.testing.assert_allclose(constraint, 1.0, rtol=1e-14)
+    sp = ll.special_points()
+    for D in (ll.D_min, 0.55, ll.D_max):
+        bound = lower_bound(p, d, D, 1.0, sp.P_U[0])
+        assert bound == pytest.approx(ll.entropy - D, abs=1e-14)
+
+
 # ---------------------------------------------------------------------------
 # The decomposition (4) / (5)
 # ---------------------------------------------------------------------------
