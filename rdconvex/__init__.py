@@ -31,6 +31,8 @@ _LAZY = {
     "Verification": "rdconvex.certify",
     "LogLikelihood": "rdconvex.loglik",
     "SpecialPoints": "rdconvex.loglik",
+    "DMinResult": "rdconvex.loglik",
+    "DistortionDecomposition": "rdconvex.loglik",
     "log_loss_rate": "rdconvex.loglik",
     "translate": "rdconvex.translation",
     "Translation": "rdconvex.translation",
