@@ -240,7 +240,8 @@ class RateDistortion:
                                                 tol=tol, max_iter=max_iter,
                                                 solver_options=solver_options,
                                                 callback=callback)
-        return self._finish(raw, D_int, adapter.NAME)
+        return self._finish(raw, D_int, adapter.NAME,
+                            certify_options=getattr(adapter, "certify_options", None))
 
     def _solver_names(self) -> tuple[str, ...] | None:
         return None
@@ -371,15 +372,20 @@ class RateDistortion:
                          "D >= D_max: the constant output attains rate 0 (no solve needed)")
         return self._finish(RawSolution(W, 0.0, W[0].copy(), info), D, solver)
 
-    def _finish(self, raw: RawSolution, D: float | None, solver: str) -> Result:
-        """Certify a raw point, expand to all source symbols, convert units, warn."""
+    def _finish(self, raw: RawSolution, D: float | None, solver: str,
+                certify_options: dict | None = None) -> Result:
+        """Certify a raw point, expand to all source symbols, convert units, warn.
+
+        ``certify_options`` (an adapter's ``certify_options``) go to
+        :func:`rdconvex.certify.certify`, e.g. no polishing for a solver whose point
+        already closes the gap."""
         slope = float(raw.slope) if raw.slope is not None else 0.0
         slope_target = D is None
         if slope_target:
             W, distortion = _certify.repair_channel(self._p, self._d, raw.channel)
             D = distortion
         W, distortion, cert = _certify.certify(self._p, self._d, D, raw.channel, slope,
-                                               raw.output_pmf)
+                                               raw.output_pmf, **(certify_options or {}))
         # At D_min the slope is infinite (the certificate used a large finite one).
         at_D_min = not slope_target and math.isclose(
             D, self._D_min, rel_tol=0, abs_tol=D_SNAP * max(1, self._D_min))

@@ -14,7 +14,7 @@ import rdconvex as rdc
 #: Absolute tolerance (nats) on rates for each solver, and the certified gap it must
 #: reach on the small reference problems.
 TOLERANCE = {"clarabel": 1e-6, "ecos": 1e-5, "mosek": 1e-6, "scs": 5e-4, "ba": 1e-7}
-REQUIRED = ("clarabel", "scs", "ecos")
+REQUIRED = ("clarabel", "scs", "ecos", "ba")
 CONIC = [s for s in rdc.installed_solvers("conic")]
 ALL = [s for s in rdc.installed_solvers() if s in TOLERANCE]
 
