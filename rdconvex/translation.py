@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
-from scipy.optimize import linprog, minimize_scalar
+from scipy.optimize import brentq, linprog, minimize_scalar
 from scipy.special import entr, logsumexp
 
 from ._validation import (
@@ -63,7 +63,7 @@ from .results import Result
 
 #: Default membership tolerance: (13) holds when ``max_y |sum_x mu_x V[x,y] - 1| <= TOL``
 #: and ``p`` is coupled when ``min_Q sum_x |(A Q)_x - p_x| <= TOL`` (both dimensionless).
-TOL = 1e-8
+TOL = 1e-10
 
 #: A square ``V`` (rows scaled to maximum 1) with a larger condition number is treated as
 #: numerically singular: (13) is then decided by an LP instead of a linear solve.
@@ -280,7 +280,18 @@ def _coupling(p: np.ndarray, likelihood: np.ndarray) -> tuple[float, np.ndarray]
         return math.inf, np.full(m, 1.0 / m)
     Q = np.clip(res.x[:m], 0.0, None)
     Q /= Q.sum()
-    return float(np.abs(likelihood @ Q - p).sum()), Q
+    residual = float(np.abs(likelihood @ Q - p).sum())
+    # Polish on the LP's support: the LP meets its equations only to its feasibility
+    # tolerance, a least-squares solve on the same columns to rounding.
+    support = np.flatnonzero(Q > 1e-12 * Q.max())
+    polished = np.zeros(m)
+    polished[support] = np.linalg.lstsq(likelihood[:, support], p, rcond=None)[0]
+    if polished.min() >= 0 and polished.sum() > 0:
+        polished /= polished.sum()
+        polished_residual = float(np.abs(likelihood @ polished - p).sum())
+        if polished_residual < residual:
+            return polished_residual, polished
+    return residual, Q
 
 
 # ---------------------------------------------------------------------------
@@ -482,6 +493,7 @@ class Membership:
     output_pmf: np.ndarray | None = None
     normalisation_residual: float = math.inf
     coupling_residual: float = math.inf
+    likelihood: np.ndarray | None = None
 
 
 def _membership(p, d, lam, tol) -> Membership:
@@ -489,7 +501,8 @@ def _membership(p, d, lam, tol) -> Membership:
         sol = _normaliser(p, d, lam, tol)
     except NoTranslationError as exc:
         return Membership(lam, False, str(exc))
-    residual, Q = _coupling(p, sol.nu[:, None] * sol.kernel)
+    likelihood = sol.nu[:, None] * sol.kernel
+    residual, Q = _coupling(p, likelihood)
     with np.errstate(over="ignore"):
         mu = np.exp(sol.log_mu)
     if residual <= tol:
@@ -498,7 +511,7 @@ def _membership(p, d, lam, tol) -> Membership:
     else:
         reason = (f"(13) holds, but no output pmf couples with p: min_Q ||diag(mu) V Q - "
                   f"p||_1 = {residual:.3g} > tol={tol:.3g}")
-    return Membership(lam, residual <= tol, reason, mu, Q, sol.residual, residual)
+    return Membership(lam, residual <= tol, reason, mu, Q, sol.residual, residual, likelihood)
 
 
 def in_interval(p_x, d, lam, *, tol: float = TOL, normalize: bool = False) -> Membership:
@@ -514,16 +527,19 @@ def in_interval(p_x, d, lam, *, tol: float = TOL, normalize: bool = False) -> Me
     (an LP, HiGHS, whose optimum is recomputed in float64 from the returned ``Q``).
     Source symbols with ``p_x = 0`` are dropped first (they change neither ``R(D)``
     nor (22)); their ``mu`` is reported as 0. Returns a :class:`Membership` with
-    ``member``, ``reason``, ``mu``, ``output_pmf`` and both residuals.
+    ``member``, ``reason``, ``mu``, ``output_pmf``, both residuals and ``likelihood``
+    (``diag(mu) exp(-lam d)``, the translated ``P_{X|U}``).
     """
     p, d = _validated(p_x, d, normalize)
     p_s, d_s, support = _reduced(p, d)
     member = _membership(p_s, d_s, _check_lam(lam), check_scalar(tol, "tol", minimum=0.0))
     if member.mu is None:
         return member
+    likelihood = np.zeros((p.size, d.shape[1]))
+    likelihood[support] = member.likelihood
     return Membership(member.lam, member.member, member.reason,
                       _expand(member.mu, support, p.size), member.output_pmf,
-                      member.normalisation_residual, member.coupling_residual)
+                      member.normalisation_residual, member.coupling_residual, likelihood)
 
 
 @dataclass(frozen=True, eq=False)
@@ -763,7 +779,8 @@ class SingleParameterDual:
         Theorem 3 applies), or its value reaches the reference certificate's lower
         bound (within ``10 tol`` nats).
     interior : bool
-        Whether ``lam*`` is strictly inside its interval.
+        Whether ``lam*`` is a stationary point strictly inside its interval (the
+        coupled channel at ``lam*`` has distortion ``D``).
     reason : str
         Why ``exact`` is what it is.
     reference : Result
@@ -821,10 +838,12 @@ def single_parameter_dual(p_x, d, D, *, units: str = "nats", lam_range=None,
     1. ``I`` is computed by :func:`translation_interval` (grid + bisection on the
        exact-up-to-``tol`` membership test; the range, grid and ``tol`` are in
        ``result.search``).
-    2. On each interval the objective is maximised by a bounded scalar search over
-       ``log lam`` (SciPy ``minimize_scalar``, method ``"bounded"``; on ``I`` the
-       objective is the concave Lagrange dual function of (2), so it is unimodal),
-       and the interval ends are evaluated too.
+    2. On ``I`` the objective is the concave Lagrange dual function of (2), whose
+       derivative is ``E d - D`` under the coupled joint ``Q_y mu_x V[x,y]`` (envelope
+       theorem). On each interval: if that derivative changes sign, its root (SciPy
+       ``brentq`` on ``log lam``, to rounding) is the maximiser; otherwise the end in
+       the ascent direction is. (If a point inside a computed interval fails the
+       membership test, a bounded scalar search on the values is used instead.)
     3. ``R(D)`` is solved by ``RateDistortion(p_x, d).solve(D, solver=solver)`` with its
        certificate, and ``exact`` is decided: an interior maximiser is a stationary
        point of the concave dual function, hence ``R(D)`` (Theorem 3); a maximiser at
@@ -904,30 +923,52 @@ def single_parameter_dual(p_x, d, D, *, units: str = "nats", lam_range=None,
         except NoTranslationError:
             return -math.inf
 
-    best = (-math.inf, None, None)
+    d_finite = np.where(np.isfinite(d), d, 0.0)
+
+    def derivative(lam):
+        """d(22)/dlam on I = E d under the coupled joint Q_y mu_x V[x,y], minus D (the
+        envelope theorem: on I (22) is the Lagrange dual function of (2))."""
+        member = _membership(p, d, lam, tol)
+        if not member.member:
+            raise NoTranslationError(f"lam={lam:.10g} inside a computed interval is not in I")
+        joint = member.likelihood * member.output_pmf[None, :]
+        return float((joint * d_finite).sum()) - D
+
+    best = (-math.inf, None, None, False)
     for lo, hi in search.intervals:
-        candidates = [lo, hi]
-        if hi > lo * (1 + 4 * xtol):
-            opt = minimize_scalar(lambda t: -value(math.exp(t)), bounds=(math.log(lo),
-                                  math.log(hi)), method="bounded",
-                                  options={"xatol": xtol})
-            candidates.append(min(max(math.exp(float(opt.x)), lo), hi))
-        for lam in candidates:
+        candidates = []
+        try:
+            slope_lo, slope_hi = derivative(lo), derivative(hi)
+            if slope_lo > 0 > slope_hi:
+                # The derivative is monotone (concavity): its root is lam*, found to
+                # rounding (the value alone pins lam* only to ~sqrt(eps)).
+                t = brentq(lambda t: derivative(math.exp(t)), math.log(lo), math.log(hi),
+                           xtol=1e-15, rtol=4 * np.finfo(float).eps)
+                candidates.append((min(max(math.exp(t), lo), hi), True))
+            else:
+                candidates.append((lo if slope_lo <= 0 else hi, False))
+        except NoTranslationError:
+            # A gap of I narrower than the grid: fall back to the values.
+            candidates += [(lo, False), (hi, False)]
+            if hi > lo * (1 + 4 * xtol):
+                opt = minimize_scalar(lambda t: -value(math.exp(t)),
+                                      bounds=(math.log(lo), math.log(hi)), method="bounded",
+                                      options={"xatol": xtol})
+                candidates.append((min(max(math.exp(float(opt.x)), lo), hi), False))
+        for lam, stationary in candidates:
             v = value(lam)
             if v > best[0]:
-                best = (v, lam, (lo, hi))
-    rate_nats, lam_star, (lo, hi) = best
+                best = (v, lam, (lo, hi), stationary)
+    rate_nats, lam_star, (lo, hi), interior = best
     if not math.isfinite(rate_nats):  # pragma: no cover - the ends are verified members
         raise NoTranslationError("(13) failed at every candidate lam in I.")
-    margin = 1e3 * xtol
-    interior = (lam_star > lo * (1 + margin)) and (lam_star < hi * (1 - margin))
     cert = reference.certificate
     slack = 10 * tol * scale
     if interior:
         exact, reason = True, (
             f"the maximiser lam*={lam_star:.10g} is inside I's interval [{lo:.10g}, "
-            f"{hi:.10g}]: a stationary point of the concave dual function, so (22) = R(D) "
-            f"(Theorem 3)")
+            f"{hi:.10g}]: a stationary point of the concave dual function (the coupled "
+            f"channel has distortion D), so (22) = R(D) (Theorem 3)")
     elif rate_nats * scale >= cert.lower - slack:
         exact, reason = True, (
             f"the maximiser lam*={lam_star:.10g} is an end of I's interval [{lo:.10g}, "

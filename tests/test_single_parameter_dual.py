@@ -85,7 +85,7 @@ def test_example1_single_parameter_dual(solver, example1_interval, D):
                   interval=example1_interval)
     exact = cf.binary_hamming_rate(0.2, D)
     assert res.rate == pytest.approx(exact, abs=1e-9)
-    assert res.lam == pytest.approx(cf.example1_slope(D), rel=1e-6)
+    assert res.lam == pytest.approx(cf.example1_slope(D), rel=1e-9)
     assert res.exact and res.interior and "inside I" in res.reason
     np.testing.assert_allclose(res.mu, cf.example1_mu(res.lam), rtol=1e-12)
     # the coupled output pmf is Ber(q), q = (p (1 + e^lam) - 1) / (e^lam - 1)
@@ -108,11 +108,18 @@ def test_example1_units_bits(example1_interval):
 
 
 def test_example1_at_D_max_and_beyond(example1_interval):
-    """At D = p, R = 0 and the maximiser is I's left end (the slope of R there is
-    not unique): (22) still equals R(D), decided by the certificate."""
+    """At D = p, R = 0 and the maximiser is I's left end log 4, where the coupled
+    output is Ber(0) and its distortion is exactly D: still a stationary point."""
     res = single_parameter_dual([0.8, 0.2], HAMMING, 0.2, interval=example1_interval)
-    assert res.rate == pytest.approx(0.0, abs=1e-8)
-    assert res.exact and not res.interior and "reaches the certified lower" in res.reason
+    assert res.rate == pytest.approx(0.0, abs=1e-12)
+    assert res.lam == pytest.approx(math.log(4), rel=1e-9)
+    assert res.exact and res.interior and "stationary point" in res.reason
+    assert res.output_pmf[1] == pytest.approx(0.0, abs=1e-9)
+    # beyond D_max the slope of R is 0, outside I: the maximiser over I is its end
+    # log 4 (derivative < 0 on all of I) and (22) = -0.1 log 4 < R = 0.
+    beyond = single_parameter_dual([0.8, 0.2], HAMMING, 0.3, interval=example1_interval)
+    assert beyond.lam == pytest.approx(math.log(4), rel=1e-9) and not beyond.interior
+    assert beyond.rate < 0 and not beyond.exact
 
 
 # ----------------------------------------------------------- lower bound

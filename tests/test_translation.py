@@ -8,8 +8,13 @@ check compares two independent computations (R on d, R_ll on -log diag(mu) V).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import os
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -255,3 +260,60 @@ def test_translation_is_frozen():
         tr.lam = 2.0
     with pytest.raises(ValueError):
         tr.mu[0] = 1.0
+
+
+# ------------------------------------------------- printed outputs in docs
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+BLOCK = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+def doc_outputs(path: Path):
+    """Run the ```python blocks of a doc in order (one namespace, from the repo root)
+    and pair each with the ```text/```latex block right after it, if any. Returns
+    ``[(start, end, shown, produced)]`` with the character span of the shown output."""
+    text = path.read_text(encoding="utf-8")
+    blocks = list(BLOCK.finditer(text))
+    namespace: dict = {"__name__": "__docs__"}
+    pairs = []
+    cwd = os.getcwd()
+    os.chdir(path.parents[1])
+    try:
+        for i, block in enumerate(blocks):
+            if block.group(1) != "python":
+                continue
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(compile(block.group(2), f"{path.name}:python", "exec"), namespace)
+            nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+            if nxt is not None and nxt.group(1) in ("text", "latex") and \
+                    not text[block.end():nxt.start()].strip():
+                pairs.append((nxt.start(2), nxt.end(2), nxt.group(2), out.getvalue()))
+    finally:
+        os.chdir(cwd)
+    return pairs
+
+
+def regenerate(path: Path) -> None:
+    """Rewrite the output blocks of ``path`` with what its code prints now."""
+    text = path.read_text(encoding="utf-8")
+    for start, end, _, produced in reversed(doc_outputs(path)):
+        text = text[:start] + produced.rstrip("\n") + "\n" + text[end:]
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["programs.md", "section4.md"])
+def test_doc_outputs_are_what_the_code_prints(name):
+    """The outputs shown in the docs are generated, never typed: re-run and compare.
+    (Regenerate with ``python -m tests.test_translation``.)"""
+    pairs = doc_outputs(DOCS / name)
+    assert pairs, f"{name} shows no outputs"
+    for _, _, shown, produced in pairs:
+        assert shown.rstrip("\n") == produced.rstrip("\n")
+
+
+if __name__ == "__main__":
+    for doc in ("programs.md", "section4.md"):
+        regenerate(DOCS / doc)

@@ -204,8 +204,10 @@ class Formulation:
                     r"\mu(x,\lambda) e^{-\lambda d_{xy}} = p_x \;\forall x\}")]
         if self.intervals is not None:
             text = self.intervals_text or _intervals_text(self.intervals)
+            latex = (_text_to_latex(self.intervals_text) if self.intervals_text
+                     else _intervals_latex(self.intervals))
             rows.append(Row("I (computed)", text + (f"   {self.note}" if self.note else ""),
-                            r"\mathcal I \approx " + _intervals_latex(self.intervals)))
+                            r"\mathcal I \approx " + latex))
         return rows
 
     def text(self) -> str:
@@ -254,3 +256,8 @@ def _intervals_latex(intervals) -> str:
     if not intervals:
         return r"\emptyset"
     return r" \cup ".join(f"[{lo:.6g}, {hi:.6g}]" for lo, hi in intervals)
+
+
+def _text_to_latex(text: str) -> str:
+    return (text.replace(" u ", r" \cup ").replace("..)", r"\,\ldots)")
+            .replace("(..", r"(\ldots\,").replace("empty", r"\emptyset"))
