@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.optimize import brentq
 from scipy.special import entr
 
@@ -390,3 +392,30 @@ def test_problem_files_match_their_generators():
     for D in (0.1, 0.25, 0.5):
         res = gaussian.solve(D=D)
         assert abs(res.rate - cf.gaussian_rate(1.0, D)) <= 1.7e-3
+
+
+# ------------------------------------------------------------- properties
+
+
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2 ** 32 - 1), n=st.integers(2, 4), m=st.integers(2, 4),
+       lam=st.floats(0.2, 20.0), fraction=st.floats(0.05, 0.95))
+def test_property_22_objective_is_a_lower_bound(seed, n, m, lam, fraction):
+    """On random problems, wherever (13) has mu >= 0 (in I or not), the objective of (22)
+    is <= the certified upper bound on R(D), and the translated problem has the same
+    R(D) (independent solves on d and on -log diag(mu) V)."""
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(n))
+    d = rng.random((n, m)) * 2
+    d[np.arange(n), np.arange(n) % m] = 0.0  # a zero per row: (13) is often solvable
+    prob = rdc.RateDistortion(p, d)
+    D = prob.D_min + fraction * (prob.D_max - prob.D_min)
+    try:
+        tr = translate(p, d, lam)
+    except NoTranslationError:
+        return
+    res = quietly(prob.solve, D=D)
+    assert single_parameter_bound(p, d, D, lam) <= res.certificate.upper + 1e-9
+    res_ll = quietly(tr.loglik.solve, D=tr.to_loglik(D))
+    assert res_ll.rate == pytest.approx(res.rate, abs=1e-5)
