@@ -46,11 +46,13 @@ is also evaluated and the larger of the two is reported.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
+import scipy.sparse as sp
 from scipy.optimize import linprog, minimize, minimize_scalar
 from scipy.special import logsumexp, rel_entr
 
@@ -126,10 +128,10 @@ def _transport_plan(a, b, cost) -> tuple[np.ndarray, float]:
     n, m = cost.shape
     allowed = np.isfinite(cost)
     c = np.where(allowed, cost, 0.0).ravel()
-    A_rows = np.kron(np.eye(n), np.ones((1, m)))
-    A_cols = np.kron(np.ones((1, n)), np.eye(m))
-    bounds = [(0.0, None) if ok else (0.0, 0.0) for ok in allowed.ravel()]
-    res = linprog(c, A_eq=np.vstack([A_rows, A_cols]), b_eq=np.concatenate([a, b]),
+    A_rows = sp.kron(sp.eye(n), np.ones((1, m)))
+    A_cols = sp.kron(np.ones((1, n)), sp.eye(m))
+    bounds = np.where(allowed.ravel()[:, None], [0.0, np.inf], [0.0, 0.0])
+    res = linprog(c, A_eq=sp.vstack([A_rows, A_cols]).tocsr(), b_eq=np.concatenate([a, b]),
                   bounds=bounds, method="highs")
     if res.status != 0:
         return None, math.inf
@@ -677,6 +679,7 @@ class RateDistortionPerception(RateDistortion):
 
     def _solve_sinkhorn(self, D, tol, max_iter):
         """``R(D, 0)`` by Sinkhorn; returns ``(raw, lower, solution)``."""
+        start = time.perf_counter()
         _, D_safe = self._safe_channel()
         if D < D_safe - D_SNAP * max(1.0, D_safe):
             floor = D_safe
@@ -693,7 +696,8 @@ class RateDistortionPerception(RateDistortion):
             tol=_sinkhorn.DEFAULT_TOL if tol is None else tol,
             max_iter=_sinkhorn.DEFAULT_MAX_ITER if max_iter is None else max_iter)
         status = Status.OPTIMAL if sol.converged else Status.MAX_ITERATIONS
-        info = SolveInfo(status, sol.iterations, 0.0, f"sinkhorn: {sol.message}")
+        info = SolveInfo(status, sol.iterations, time.perf_counter() - start,
+                         f"sinkhorn: {sol.message}")
         channel = sol.coupling / self._p[:, None]
         return RawSolution(channel, sol.lam, self.p_x.copy(), info), [sol.lower], sol
 
@@ -705,8 +709,14 @@ class RateDistortionPerception(RateDistortion):
         W = np.array(channel, dtype=float)
         if Gamma == 0.0:
             # Exact marginals (p, p) first: the divergence vanishes only there.
-            J = _sinkhorn.round_to_coupling(self._p[:, None] * np.nan_to_num(W, nan=0.0),
-                                            self._p, self.p_x)
+            # Scaling rows and columns keeps zeros (forbidden pairs stay empty) and
+            # drives the marginal error to rounding level, so the rank-one correction of
+            # `round` puts only ~1e-30 mass anywhere (dropped on forbidden pairs).
+            J = np.clip(np.nan_to_num(self._p[:, None] * W, nan=0.0), 0.0, None)
+            J[~np.isfinite(self._d)] = 0.0
+            J = _sinkhorn.scale_to_marginals(J, self._p, self.p_x)
+            J = _sinkhorn.round_to_coupling(J, self._p, self.p_x)
+            J[~np.isfinite(self._d)] = 0.0
             W = J / self._p[:, None]
         if self.divergence in ("reverse_kl", "chi2"):
             # Both are infinite unless q vanishes where p does: drop that (solver-noise)
@@ -722,11 +732,19 @@ class RateDistortionPerception(RateDistortion):
         if distortion <= D and perception <= Gamma + slack:
             return W, distortion, perception, ""
         notes = []
-        if perception > Gamma + slack and np.all(np.isfinite(self._d)):
+        toward_p = None
+        if perception > Gamma + slack:
             # First move the output pmf toward p by post-processing Y with a channel T
             # (q T = p, moving only the surplus mass): I(X;Y) cannot increase (data
-            # processing) and the divergence falls along the segment (convexity).
+            # processing) and the divergence falls along the segment (convexity). Where
+            # T would send mass onto a forbidden pair it is dropped (rows renormalised),
+            # so that end is kept only if it is itself within Gamma.
             toward_p = W @ self._transport_to_p(self._p @ W)
+            if not np.all(np.isfinite(self._d)):
+                toward_p, _ = _certify.repair_channel(self._p, self._d, toward_p)
+                if self._perception_of(toward_p) > Gamma + slack:
+                    toward_p = None
+        if toward_p is not None:
             guess = 1.0 - Gamma / perception if perception > 0 else 0.0
             t = _sinkhorn.smallest_feasible_weight(
                 lambda t: self._perception_of((1.0 - t) * W + t * toward_p) <= Gamma + slack,

@@ -232,6 +232,23 @@ def entropic_dual_bound(a, b, cost, lam: float, f, g, D: float) -> float:
     return value if np.isfinite(value) else -math.inf
 
 
+def scale_to_marginals(J, a, b, *, tol: float = 1e-15, max_iter: int = 200) -> np.ndarray:
+    """Alternate row and column scaling of a nonnegative ``J`` toward marginals
+    ``(a, b)`` (matrix-scaling Sinkhorn; zeros stay zeros). Stops when the largest
+    marginal error is ``<= tol`` or after ``max_iter`` sweeps; rows or columns with no
+    mass are left alone. Use before :func:`round_to_coupling` when ``J`` is already
+    close, so the rounding's rank-one correction is negligible."""
+    F = np.clip(np.array(J, dtype=float), 0.0, None)
+    for _ in range(max_iter):
+        rows = F.sum(axis=1)
+        F *= np.divide(a, rows, out=np.ones_like(rows), where=rows > 0)[:, None]
+        cols = F.sum(axis=0)
+        F *= np.divide(b, cols, out=np.ones_like(cols), where=cols > 0)[None, :]
+        if max(np.max(np.abs(F.sum(axis=1) - a)), np.max(np.abs(F.sum(axis=0) - b))) <= tol:
+            break
+    return F
+
+
 def round_to_coupling(J, a, b) -> np.ndarray:
     r"""Altschuler–Weed–Rigollet ``round``: a coupling of ``(a, b)`` close to ``J``.
 
