@@ -193,10 +193,11 @@ def _cmd_show(args) -> int:
         programs = _require(problem, "special_point_programs", which)()
         program = programs[which.split("-")[1]]
     else:
-        from .translation import single_parameter_program
+        from .translation import single_parameter_dual
 
-        program = single_parameter_program(problem.p_x, problem.d,
-                                           args.D if args.D is not None else _default_D(spec))
+        D = args.D if args.D is not None else _default_D(spec)
+        program = single_parameter_dual(problem.p_x, problem.d, D,
+                                        units=problem.units).formulation()
     print(program.latex() if args.latex else program)
     return EXIT_OK
 
