@@ -57,7 +57,14 @@ from scipy.optimize import linprog, minimize, minimize_scalar
 from scipy.special import logsumexp, rel_entr
 
 from . import certify as _certify
-from ._validation import UNITS, check_channel, check_distortion, check_pmf, check_scalar, check_units
+from ._validation import (
+    UNITS,
+    check_channel,
+    check_distortion,
+    check_pmf,
+    check_scalar,
+    check_units,
+)
 from .atoms import channel_mutual_information, expected_distortion, mutual_information_value
 from .errors import (
     InaccurateSolutionWarning,
@@ -78,6 +85,7 @@ from .solvers.base import RawSolution, SolveInfo
 #: rounding; its divergence is accepted up to this absolute amount (nats for KL).
 PERCEPTION_ROUNDING = 1e-12
 
+#: The divergence names ``RateDistortionPerception`` accepts.
 DIVERGENCES = _programs.DIVERGENCES
 
 #: Divergences measured in nats (converted with ``units``); the others are unitless
@@ -412,8 +420,8 @@ class RateDistortionPerception(RateDistortion):
             raise InvalidDistortionError(
                 f"d must be square, shape ({n}, {n}): in rate-distortion-perception Y takes "
                 f"values in the alphabet of X (the divergence compares P_X with Q_Y), got "
-                f"shape {d_checked.shape}. Pad d with inf columns for outputs outside "
-                "the source alphabet is not possible here; use RateDistortion instead.")
+                f"shape {d_checked.shape}. For reconstructions outside the source "
+                "alphabet (no perception constraint) use RateDistortion.")
         if not isinstance(divergence, str) or divergence not in DIVERGENCES:
             raise InvalidArgumentError(
                 f"divergence={divergence!r} is unknown; use one of {list(DIVERGENCES)}.")
