@@ -47,6 +47,10 @@ _LAZY = {
     "RateDistortionPerception": "rdconvex.perception",
     "perception_scheme": "rdconvex.perception",
     "cp_factor": "rdconvex.perception",
+    "theorem4_scheme": "rdconvex.perception",
+    "PerceptionResult": "rdconvex.perception",
+    "PerceptionScheme": "rdconvex.perception",
+    "CPFactorization": "rdconvex.perception",
     "load_problem": "rdconvex.io",
     "sweep": "rdconvex.parallel",
 }
