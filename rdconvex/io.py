@@ -17,8 +17,9 @@ Format (every key but ``source`` and one of the problem tables is optional)::
     p_x_given_u = [[0.9, 0.1], [0.1, 0.9]]   # rows x, columns u
 
     [perception]                        # optional, with [distortion]
-    divergence = "tv"
+    divergence = "tv"                   # tv | kl | reverse_kl | hellinger | chi2 | wasserstein
     Gamma = 0.0
+    # ground_metric = [[...]]           # wasserstein only (default: the distortion)
 
     [queries]                           # what `rdconvex reproduce`/`solve` compute
     D = [0.1, 0.2]
@@ -139,8 +140,20 @@ def problem_from_dict(data: dict, path="<problem>") -> ProblemSpec:
             if perception is not None:
                 from .perception import RateDistortionPerception
 
+                if not isinstance(perception, dict):
+                    raise ProblemFileError(f"{path}: [perception] must be a table with "
+                                           "divergence = ... and Gamma = ....")
+                unknown = set(perception) - {"divergence", "Gamma", "ground_metric"}
+                if unknown:
+                    raise ProblemFileError(f"{path}: unknown field(s) {sorted(unknown)} in "
+                                           "[perception]; allowed: divergence, Gamma, "
+                                           "ground_metric.")
+                metric = perception.get("ground_metric")
+                if metric is not None:
+                    metric = _array(metric, f"{path}: perception.ground_metric", ndim=2)
                 problem = RateDistortionPerception(
-                    source, d, divergence=perception.get("divergence", "tv"), units=units)
+                    source, d, divergence=perception.get("divergence", "tv"),
+                    ground_metric=metric, units=units)
             else:
                 from .ratedistortion import RateDistortion
 
