@@ -174,7 +174,7 @@ class RateDistortion:
     def solve(self, D=None, *, slope=None, solver: str = "clarabel", tol: float | None = None,
               max_iter: int | None = None, solver_options: dict | None = None,
               formulation: str = "primal", screen="auto", verbose: bool = False,
-              callback=None) -> Result:
+              callback=None, warm_start=None) -> Result:
         """Solve ``R(D)`` (or the curve point at ``slope``) and certify the answer.
 
         Parameters
@@ -196,6 +196,11 @@ class RateDistortion:
             Conic solvers only: solve on a screened output support and certify the
             excluded outputs by their dual constraints (:mod:`rdconvex.screening`);
             ``"auto"`` screens problems with at least 2500 distortion entries.
+        callback : callable, optional
+            Iterative solvers only: called with their progress after each check.
+        warm_start : Result, optional
+            Iterative solvers only: start from this result's slope and output pmf
+            (e.g. the previous point of a sweep, as :meth:`curve` does).
 
         Returns
         -------
@@ -239,12 +244,62 @@ class RateDistortion:
             raw = adapter.solve_rate_distortion(self._p, self._d, D=D_int, slope=slope_int,
                                                 tol=tol, max_iter=max_iter,
                                                 solver_options=solver_options,
-                                                callback=callback)
+                                                callback=callback,
+                                                warm_start=self._warm_start(warm_start))
         return self._finish(raw, D_int, adapter.NAME,
                             certify_options=getattr(adapter, "certify_options", None))
 
     def _solver_names(self) -> tuple[str, ...] | None:
         return None
+
+    def _warm_start(self, result):
+        """``(slope, output_pmf)`` in internal units from a previous Result (or None)."""
+        if result is None:
+            return None
+        slope = getattr(result, "slope", None)
+        q = getattr(result, "output_pmf", None)
+        if slope is None or q is None or not np.isfinite(slope) or slope <= 0:
+            return None
+        return slope * self._distortion_scale / self._rate_scale, np.asarray(q, dtype=float)
+
+    def curve(self, num: int | None = None, *, D=None, solver: str = "ba",
+              tol: float | None = None, max_iter: int | None = None,
+              solver_options: dict | None = None, progress: bool = False):
+        """The certified curve: ``R(D)`` at ``num`` points from ``D_min`` to ``D_max``
+        (or at the distortions ``D``), warm-started point to point.
+
+        Every point is a :meth:`solve` with its own certificate. When ``D_max`` is
+        infinite the grid ends where the curve is flat (see :mod:`rdconvex.curve`).
+
+        Parameters
+        ----------
+        num : int, optional
+            Number of equally spaced points (default 50, at least 2).
+        D : array_like, optional
+            Instead of ``num``: the distortions (each ``>= D_min``).
+        solver : str
+            Any installed solver (default ``"ba"``, warm-started).
+        tol, max_iter, solver_options :
+            As in :meth:`solve`, for every point.
+        progress : bool
+            Show a progress bar.
+
+        Returns
+        -------
+        Curve
+            ``.D``, ``.rate``, ``.lower``, ``.upper``, ``.slope``, ``.results``, ``.plot()``.
+
+        Examples
+        --------
+        >>> import numpy as np, rdconvex as rdc
+        >>> curve = rdc.RateDistortion([0.7, 0.3], 1 - np.eye(2)).curve(num=5)
+        >>> bool(np.all(np.diff(curve.rate) <= 0)), float(curve.rate[-1])
+        (True, 0.0)
+        """
+        from .curve import rate_distortion_curve
+
+        return rate_distortion_curve(self, num, D, solver=solver, tol=tol, max_iter=max_iter,
+                                     solver_options=solver_options, progress=progress)
 
     def _screens(self, screen, formulation) -> bool:
         if screen not in ("auto", True, False):

@@ -102,3 +102,75 @@ class Result:
                 f"D={self.D:.10g}, slope={self.slope:.6g}, status={self.status.value}, "
                 f"solver={self.solver!r}, certificate=[{c.lower:.10g}, {c.upper:.10g}] "
                 f"gap={c.gap:.2e})")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A certified rate–distortion curve: one :class:`Result` per distortion.
+
+    Attributes
+    ----------
+    D : ndarray (k,)
+        Target distortions, increasing.
+    rate : ndarray (k,)
+        Certified upper bounds on ``R(D)`` (the rates of the returned channels).
+    lower, upper : ndarray (k,)
+        Certified bounds ``lower <= R(D) <= upper`` at each ``D``.
+    slope : ndarray (k,)
+        ``-dR/dD`` at each point (``inf`` at ``D_min``, 0 from ``D_max`` on).
+    distortion : ndarray (k,)
+        Expected distortion of each returned channel (``<= D``).
+    units : str
+        Units of rates (and of log-distortions for log-likelihood problems).
+    solver : str
+        The solver that produced the points.
+    results : tuple of Result
+        The full result of every point (channel, output pmf, status, timings).
+    """
+
+    D: np.ndarray
+    rate: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    slope: np.ndarray
+    distortion: np.ndarray
+    units: str
+    solver: str
+    results: tuple = ()
+
+    def __post_init__(self):
+        for name in ("D", "rate", "lower", "upper", "slope", "distortion"):
+            value = np.array(getattr(self, name), dtype=float)
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "results", tuple(self.results))
+
+    @property
+    def gap(self) -> np.ndarray:
+        """``upper - lower`` at each point."""
+        return self.upper - self.lower
+
+    @property
+    def statuses(self) -> tuple:
+        """The :class:`Status` of each point."""
+        return tuple(r.status for r in self.results)
+
+    def __len__(self) -> int:
+        return int(self.D.size)
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the curve (and its certified band where it is visible) on ``ax``.
+
+        See :func:`rdconvex.plot.plot_curve` for the keyword arguments. Needs
+        matplotlib (the ``plot`` extra). Returns the axes.
+        """
+        from .plot import plot_curve
+
+        return plot_curve(self, ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        if not len(self):
+            return f"Curve(0 points, solver={self.solver!r})"
+        return (f"Curve({len(self)} points, D in [{self.D[0]:.6g}, {self.D[-1]:.6g}], rate in "
+                f"[{self.rate.min():.6g}, {self.rate.max():.6g}] {self.units}, max gap "
+                f"{float(np.max(self.gap)):.2e}, solver={self.solver!r})")

@@ -64,7 +64,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
 from .. import certify as _certify
 from .._validation import check_distortion, check_pmf, check_rows_finite, check_scalar
-from ..atoms import channel_mutual_information, expected_distortion
+from ..atoms import expected_distortion
 from ..errors import InvalidArgumentError
 from ..results import Status
 from ..solvers import register_iterative
@@ -227,9 +227,7 @@ class _Solver:
         self.d_finite = np.where(finite, d, 0.0)
         self.row_min = np.where(finite, d, np.inf).min(axis=1)
         self.D_min = float(p @ self.row_min)
-        column = np.where(finite, d, np.inf)
-        with np.errstate(invalid="ignore"):
-            means = np.array([p @ column[:, y] for y in range(self.m)])
+        means = p @ np.where(finite, d, np.inf)  # inf where a column forbids some x
         self.best_column = int(np.argmin(means))
         self.D_max = float(means[self.best_column])
 
@@ -689,12 +687,10 @@ def _expand(p_full, keep, d_full, channel, slope, q):
 
 
 def _certified_gap(p, d, D, channel, slope, q) -> float:
-    """The gap :func:`rdconvex.certify.certify` will report without polishing."""
-    W, distortion = _certify.repair_channel(p, d, channel, D)
-    upper = channel_mutual_information(p, W)
-    lower = max(_certify.lower_bound(p, d, D, slope, q),
-                _certify.lower_bound(p, d, D, slope, p @ W))
-    return upper - max(lower, 0.0)
+    """The gap :func:`rdconvex.certify.certify` reports for this point (no polishing)."""
+    _, _, certificate = _certify.certify(p, d, D, channel, slope, q, polish=0,
+                                         refine_slope=False)
+    return certificate.gap
 
 
 def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, output_pmf=None,

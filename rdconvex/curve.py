@@ -1,0 +1,109 @@
+r"""The whole certified rate–distortion curve, warm-started point to point.
+
+:func:`rate_distortion_curve` is what ``RateDistortion.curve`` runs. Points are solved
+from the largest distortion down (the support of the optimal output pmf grows as the
+slope rises, so each solve starts from the previous one's slope and output pmf), and
+every point is certified by the problem class exactly like a single ``solve``.
+
+Grid: ``num`` points equally spaced on ``[D_min, D_end]``. ``D_end = D_max`` when it
+is finite. When it is not (no output is allowed for every source symbol) ``R(D)`` never
+reaches 0: it decreases to the smallest rate of a channel on the allowed pairs and is
+flat beyond the distortion :math:`D_0` of that channel. The grid then ends at the
+distortion of the curve point with slope
+
+.. math:: s_{\mathrm{end}} = 10^{-3} / (\max d - \min d) \quad \text{(finite entries)},
+
+where the remaining drop of the rate, at most :math:`s_{\mathrm{end}} (D_0 - D_{\mathrm{end}})`,
+is below a thousandth of the rate per unit of the distortion range.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .errors import InvalidArgumentError
+from .results import Curve
+
+#: Points of a curve when neither ``num`` nor ``D`` is given.
+DEFAULT_NUM = 50
+#: Slope (times the spread of the finite distortions) that ends the grid when D_max = inf.
+END_SLOPE = 1e-3
+
+
+def _grid(problem, num, D, solve_options) -> np.ndarray:
+    if num is not None and D is not None:
+        raise InvalidArgumentError("give either num=... or D=[...] to curve(), not both.")
+    if D is not None:
+        if isinstance(D, (str, bytes)):
+            raise InvalidArgumentError(f"D must be a list of numbers, got the string {D!r}.")
+        try:
+            grid = np.array(D, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"D must be a list of numbers, got {D!r}.") from None
+        if grid.size == 0:
+            raise InvalidArgumentError("D is empty; give at least one distortion.")
+        if not np.all(np.isfinite(grid)):
+            raise InvalidArgumentError(f"D contains NaN or inf: {grid.tolist()}; give finite "
+                                       "distortions (>= D_min).")
+        return grid
+    num = DEFAULT_NUM if num is None else num
+    if isinstance(num, bool) or not isinstance(num, numbers.Integral) or num < 2:
+        raise InvalidArgumentError(f"num={num!r} must be an integer >= 2 (points of the grid).")
+    return np.linspace(problem.D_min, _end(problem, solve_options), int(num))
+
+
+def _end(problem, solve_options) -> float:
+    """``D_max``, or where the curve is flat to within the END_SLOPE rule."""
+    if math.isfinite(problem.D_max):
+        return problem.D_max
+    finite = problem._d[np.isfinite(problem._d)]  # internal units (nats for log-distortions)
+    spread = float(finite.max() - finite.min()) or 1.0
+    slope = problem._slope_out(END_SLOPE / spread)
+    return problem.solve(slope=slope, **solve_options).distortion
+
+
+def rate_distortion_curve(problem, num=None, D=None, *, solver: str = "ba", tol=None,
+                          max_iter=None, solver_options=None, progress: bool = False) -> Curve:
+    r"""Certified :math:`R(D)` on a grid of distortions (see the module docstring).
+
+    Parameters
+    ----------
+    problem : RateDistortion
+        The problem (any subclass, e.g. a log-likelihood problem).
+    num : int, optional
+        Number of equally spaced points from ``D_min`` to ``D_max`` (default 50).
+    D : array_like, optional
+        Instead of ``num``: the distortions to solve at (each ``>= D_min``).
+    solver : str
+        Any installed solver; iterative ones are warm-started point to point.
+    tol, max_iter, solver_options :
+        As in :meth:`RateDistortion.solve`, for every point.
+    progress : bool
+        Show a progress bar (tqdm).
+
+    Returns
+    -------
+    Curve
+        Points sorted by ``D``, each with its certificate.
+    """
+    options = {"solver": solver, "tol": tol, "max_iter": max_iter,
+               "solver_options": solver_options}
+    grid = np.sort(_grid(problem, num, D, options))
+    results = [None] * grid.size
+    order = range(grid.size - 1, -1, -1)  # largest D first: small supports first
+    if progress:
+        from tqdm.auto import tqdm
+
+        order = tqdm(order, total=grid.size, desc="R(D) curve", unit="point")
+    previous = None
+    for i in order:
+        results[i] = previous = problem.solve(D=float(grid[i]), warm_start=previous, **options)
+    return Curve(D=grid, rate=[r.rate for r in results],
+                 lower=[r.certificate.lower for r in results],
+                 upper=[r.certificate.upper for r in results],
+                 slope=[r.slope for r in results],
+                 distortion=[r.distortion for r in results],
+                 units=problem.units, solver=results[0].solver, results=tuple(results))
