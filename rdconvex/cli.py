@@ -180,13 +180,19 @@ def _cmd_show(args) -> int:
     spec = load_problem(args.problem)
     problem = spec.problem
     which = args.program
+    # perception problems take the budget Gamma as well (flag, else the file's value)
+    extra = {}
+    if spec.perception is not None:
+        extra["Gamma"] = args.Gamma if args.Gamma is not None else spec.perception.get("Gamma", 0.0)
     if which == "primal":
         if args.slope is not None:
-            program = problem.program(slope=args.slope)
+            program = problem.program(slope=args.slope, **extra)
         else:
-            program = problem.program(D=args.D if args.D is not None else _default_D(spec))
+            program = problem.program(D=args.D if args.D is not None else _default_D(spec),
+                                      **extra)
     elif which == "dual":
-        program = problem.dual_program(D=args.D if args.D is not None else _default_D(spec))
+        program = problem.dual_program(D=args.D if args.D is not None else _default_D(spec),
+                                       **extra)
     elif which == "dmin":
         program = _require(problem, "rate_at_D_min_program", which)()
     elif which in ("special-min", "special-max"):
@@ -294,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="which formulation (dmin, special-* need a [loglik] problem)")
     show.add_argument("--D", type=float, help="distortion to show it at (default: queries.D[0])")
     show.add_argument("--slope", type=float, help="show the Lagrangian form at this slope")
+    show.add_argument("--Gamma", type=float, help="perception budget (perception problems)")
     show.add_argument("--latex", action="store_true", help="print LaTeX instead of text")
     show.set_defaults(func=_cmd_show)
 
