@@ -170,7 +170,7 @@ def _cmd_verify(args) -> int:
                 f"{sorted(claim)}.")
         verdict = verify(spec.problem, **claim)
     if args.json:
-        _print_json(verdict)
+        _print_json({"valid": verdict.valid, **_jsonable(verdict)})
     else:
         print(verdict)
     return EXIT_OK if verdict.valid else EXIT_REJECTED

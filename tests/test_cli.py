@@ -129,3 +129,55 @@ def test_help_reads_well(capsys):
     for command in ("solve", "curve", "verify", "show", "special-points", "reproduce"):
         assert command in out
     assert "exit status" in out
+
+
+def test_curve_csv_plot_json(capsys, tmp_path):
+    csv_path, png_path = tmp_path / "c.csv", tmp_path / "c.png"
+    code, out, _ = run(capsys, "curve", PROBLEMS / "binary_hamming.toml", "--num", "12",
+                       "--csv", csv_path, "--plot", png_path, "--no-progress", "--json")
+    assert code == EXIT_OK
+    data = json.loads(out)
+    D, rate = np.array(data["D"]), np.array(data["rate"])
+    assert len(D) == 12 and np.all(np.diff(rate) <= 1e-9)
+    exact = [binary_hamming_rate(0.3, x) for x in D]
+    np.testing.assert_allclose(rate, exact, atol=1e-7)
+    assert np.all(np.array(data["lower"]) <= np.array(data["upper"]) + 1e-12)
+    rows = np.loadtxt(csv_path, delimiter=",", skiprows=1)
+    assert rows.shape == (12, 5)
+    assert png_path.stat().st_size > 1000
+
+
+def _claim(tmp_path, obj):
+    path = tmp_path / "claim.json"
+    path.write_text(json.dumps(obj))
+    return path
+
+
+@pytest.mark.parametrize("claim, expected", [
+    ({"D": 0.1, "rate": 0.2857813}, EXIT_OK),
+    ({"D": 0.1, "rate": 0.25}, EXIT_REJECTED),                       # below the lower bound
+    ({"D": 0.1, "channel": [[0.9, 0.1], [0.1, 0.9]]}, EXIT_OK),       # feasible, suboptimal
+    ({"D": 0.1, "channel": [[0.8, 0.2], [0.2, 0.8]]}, EXIT_REJECTED),  # over budget D
+    ({"curve": {"D": [0.05, 0.1], "rate": [0.4123491, 0.2857813]}}, EXIT_OK),
+    ({"curve": {"D": [0.05, 0.1], "rate": [0.4123491, 0.2]}}, EXIT_REJECTED),
+])
+def test_verify_exit_status(capsys, tmp_path, claim, expected):
+    code, out, _ = run(capsys, "verify", PROBLEMS / "binary_hamming.toml",
+                       _claim(tmp_path, claim), "--json")
+    assert code == expected
+    assert json.loads(out)["valid"] is (expected == EXIT_OK)
+
+
+@pytest.mark.parametrize("claim", [[1, 2], {"rate": 0.3}, {"D": 0.1, "colour": 1},
+                                   {"curve": [0.1, 0.2]}])
+def test_verify_bad_claim_exit_2(capsys, tmp_path, claim):
+    code, _, err = run(capsys, "verify", PROBLEMS / "binary_hamming.toml",
+                       _claim(tmp_path, claim))
+    assert code == EXIT_BAD_INPUT and "claim" in err or "expected keys" in err
+
+
+def test_verify_claim_not_json(capsys, tmp_path):
+    path = tmp_path / "claim.json"
+    path.write_text("{rate: 0.3")
+    code, _, err = run(capsys, "verify", PROBLEMS / "binary_hamming.toml", path)
+    assert code == EXIT_BAD_INPUT and "not valid JSON" in err
