@@ -184,18 +184,33 @@ def ba_step(p: np.ndarray, d: np.ndarray, slope: float, q, kernel=None) -> np.nd
     return np.exp(log_new - logsumexp(log_new))
 
 
+#: Work budget (distortion entries x Blahut–Arimoto steps) for polishing a lower bound
+#: when ``polish`` is not given: many steps on small problems, a few on large ones.
+POLISH_BUDGET = 30_000_000
+MAX_POLISH = 500
+
+
+def polish_steps(d: np.ndarray) -> int:
+    """Default number of polishing steps for a problem of this size."""
+    return int(min(MAX_POLISH, max(5, POLISH_BUDGET // max(1, d.size))))
+
+
 def best_lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q,
                      polish: int = 5, refine_slope: bool = True, kernel=None) -> float:
-    """The best lower bound from ``(s, q)``: ``polish`` Blahut–Arimoto steps on ``q`` at
-    ``s``, then (if ``refine_slope``) a bounded 1-D search over ``s`` near the given one.
-    Every candidate is a feasible dual point, so the maximum is a valid bound."""
+    """The best lower bound from ``(s, q)``: up to ``polish`` Blahut–Arimoto steps on
+    ``q`` at ``s`` (stopping once a step gains less than 1e-14), then (if
+    ``refine_slope``) a bounded 1-D search over ``s`` near the given one. Every
+    candidate is a feasible dual point, so the maximum is a valid bound."""
     kernel = shifted_kernel(d, slope) if kernel is None else kernel
     best_q, best = q, lower_bounds(p, d, D, slope, [q], kernel)[0]
     for _ in range(polish):
         q = ba_step(p, d, slope, q, kernel)
         value = lower_bounds(p, d, D, slope, [q], kernel)[0]
         if value > best:
+            gain = value - best
             best_q, best = q, value
+            if gain < 1e-14 * (1.0 + abs(value)):
+                break
     if refine_slope:
         hi = 2.0 * slope if slope > 0 else 1.0
         search = minimize_scalar(lambda s: -lower_bound(p, d, D, s, best_q),
@@ -207,7 +222,8 @@ def best_lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q,
 
 
 def certify(p: np.ndarray, d: np.ndarray, D: float, channel, slope: float, q,
-            polish: int = 5, refine_slope: bool = True) -> tuple[np.ndarray, float, Certificate]:
+            polish: int | None = None,
+            refine_slope: bool = True) -> tuple[np.ndarray, float, Certificate]:
     """Certify a returned point for ``R(D)``.
 
     Returns the repaired channel, its distortion and the certificate (nats). The lower
@@ -220,6 +236,7 @@ def certify(p: np.ndarray, d: np.ndarray, D: float, channel, slope: float, q,
         # R(D) >= 0 always: a rate-0 channel is its own exact certificate.
         return W, distortion, Certificate(upper=0.0, lower=0.0)
     slope = float(max(0.0, slope)) if np.isfinite(slope) else 0.0
+    polish = polish_steps(d) if polish is None else polish
     candidates = [p @ W] + ([q] if q is not None else [])
     kernel = shifted_kernel(d, slope)
     lower = max(best_lower_bound(p, d, D, slope, c, polish, refine_slope, kernel)
