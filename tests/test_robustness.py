@@ -175,3 +175,71 @@ def test_solver_error_carries_partial(monkeypatch):
     with pytest.raises(rdc.SolverError, match="no usable point") as info:
         prob.solve(D=0.1, solver="clarabel")
     assert info.value.partial is None
+
+
+# ------------------------------------------------------------ adversarial verify()
+def test_verify_adversarial_claims():
+    prob = rdc.RateDistortion([0.7, 0.3], 1 - np.eye(2))
+    exact = binary_hamming_rate(0.3, 0.1)
+    # a claim off by 1e-6 is rejected once the tolerance is below it (the certified
+    # gap is ~1e-9), and the exact value is accepted at that tolerance
+    assert not rdc.verify(prob, D=0.1, rate=exact - 1e-6, tol=1e-8).valid
+    assert not rdc.verify(prob, D=0.1, rate=exact + 1e-6, tol=1e-8).valid
+    assert rdc.verify(prob, D=0.1, rate=exact, tol=1e-8).valid
+    # the optimal backward-channel, with float noise of the kinds files carry
+    r = (0.3 - 0.1) / (1 - 0.2)
+    joint = np.array([[(1 - r) * 0.9, r * 0.1], [(1 - r) * 0.1, r * 0.9]])
+    W = joint / joint.sum(axis=1, keepdims=True)
+    noisy = W.copy()
+    noisy[0] *= 1 + 1e-9                       # a row summing to 1 + 1e-9
+    verdict = rdc.verify(prob, D=0.1, channel=noisy)
+    assert verdict.channel_valid and verdict.achieved_rate == pytest.approx(exact, abs=1e-8)
+    with_negative_zero = np.array([[1.0, -0.0], [-0.0, 1.0]])
+    verdict = rdc.verify(prob, D=0.1, channel=with_negative_zero)
+    assert verdict.channel_valid and verdict.valid  # -0.0 is a probability of zero
+    assert verdict.achieved_rate == pytest.approx(binary_entropy(0.3))
+    verdict = rdc.verify(prob, D=0.1, channel=W.T[:, :1])
+    assert not verdict.valid and "shape" in verdict.reason
+    verdict = rdc.verify(prob, D=0.1, channel=W * (1 + 1e-3))
+    assert not verdict.valid and "sums to" in verdict.reason
+    verdict = rdc.verify(prob, D=0.1 - 1e-6, channel=W)  # over budget by 1e-6
+    assert not verdict.valid and "distortion" in verdict.reason
+
+
+# ---------------------------------------- malformed inputs to the other entry points
+def _entry_points():
+    from rdconvex.perception import cp_factor, perception_scheme
+
+    return {
+        "LogLikelihood": lambda a, b: rdc.LogLikelihood(a, b),
+        "RateDistortionPerception": lambda a, b: rdc.RateDistortionPerception(a, b),
+        "translate": lambda a, b: rdc.translate(a, b, 1.0),
+        "log_loss_rate": lambda a, b: rdc.log_loss_rate(a, b),
+        "perception_scheme": lambda a, b: perception_scheme(a, 1 - np.eye(2), b),
+        "cp_factor": lambda a, b: cp_factor(a),
+        "verify": lambda a, b: rdc.verify(rdc.RateDistortion([0.5, 0.5], 1 - np.eye(2)),
+                                          D=a, rate=b),
+    }
+
+
+TRIED_OTHERS: dict = {}
+
+
+@pytest.mark.parametrize("name", sorted(_entry_points()))
+def test_malformed_inputs_to_every_entry_point(name, capsys):
+    call = _entry_points()[name]
+
+    @SETTINGS
+    @given(a=junk, b=junk)
+    def check(a, b):
+        TRIED_OTHERS[name] = TRIED_OTHERS.get(name, 0) + 1
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", rdc.InaccurateSolutionWarning)
+                call(a, b)
+        except rdc.RDConvexError as exc:
+            assert str(exc)
+
+    check()
+    with capsys.disabled():
+        print(f"\n[robustness] {name}: {TRIED_OTHERS[name]} malformed cases tried")
