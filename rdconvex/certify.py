@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -114,16 +115,24 @@ def repair_channel(p: np.ndarray, d: np.ndarray, channel, D: float | None = None
         step *= 2.0
 
 
-def shifted_kernel(d: np.ndarray, slope: float):
+class ShiftedKernel(NamedTuple):
     """``K = exp(-s (d - min_y d))`` per row (maximum 1, zero on forbidden pairs, entries
-    below ``FLUSH`` flushed) and the row maxima ``-s min_y d`` of ``-s d``."""
-    log_k = log_kernel(d, slope)
-    row_max = log_k.max(axis=1)
-    if not np.all(np.isfinite(row_max)):
-        return None, row_max  # a row with no allowed output: log space only
-    K = np.exp(log_k - row_max[:, None])
+    below ``FLUSH`` flushed), the row shifts ``-s min_y d`` and the row minima."""
+
+    K: np.ndarray | None
+    shift: np.ndarray
+    row_min: np.ndarray
+
+
+def shifted_kernel(d: np.ndarray, slope: float) -> ShiftedKernel:
+    """The row-shifted kernel at ``slope`` (``K`` is None if a row allows no output)."""
+    row_min = np.where(np.isfinite(d), d, np.inf).min(axis=1)
+    shift = -slope * row_min
+    if not np.all(np.isfinite(row_min)):
+        return ShiftedKernel(None, shift, row_min)
+    K = np.exp(log_kernel(d, slope) - shift[:, None])
     K[K < FLUSH] = 0.0
-    return K, row_max
+    return ShiftedKernel(K, shift, row_min)
 
 
 def _normalised(q, m: int) -> np.ndarray:
@@ -132,28 +141,31 @@ def _normalised(q, m: int) -> np.ndarray:
     return q / total if total > 0 else np.full(m, 1.0 / m)
 
 
-def _lower_bound_log(p, d, D, slope, q) -> float:
+def _lower_bound_log(p, d, D, slope, q, row_min) -> float:
     """The bound entirely in log space (any ``q``, any slope)."""
     log_p = np.log(p)
-    kernel = log_kernel(d, slope)
+    # Shift each row by s min_y d (the bound's s D_min - s D then never cancels two
+    # large numbers at large slopes).
+    row_min = np.where(np.isfinite(row_min), row_min, 0.0)
+    kernel = log_kernel(d, slope) + slope * row_min[:, None]
     log_c = -logsumexp(safe_log(q)[None, :] + kernel, axis=1)
     if not np.all(np.isfinite(log_c)):
         # q vanishes on every allowed output of some x: mix in a little uniform mass.
         q = (1.0 - 1e-12) * q + 1e-12 / q.size
         log_c = -logsumexp(np.log(q)[None, :] + kernel, axis=1)
     log_M = np.max(logsumexp((log_p + log_c)[:, None] + kernel, axis=0))
-    return float(p @ log_c - log_M - slope * D)
+    return float(p @ log_c - log_M + slope * (p @ row_min - D))
 
 
 def _lower_bound_kernel(p, d, D, slope, q, kernel) -> float:
-    K, row_max = kernel
+    K, _, row_min = kernel
     Z = K @ q if K is not None else None
     if Z is None or not np.all(Z > UNDERFLOW):
-        return _lower_bound_log(p, d, D, slope, q)
-    # log c_x = -log Z_x - row_max_x, and M_y = sum_x p_x K_xy / Z_x (no overflow: K <= 1,
-    # Z > UNDERFLOW).
+        return _lower_bound_log(p, d, D, slope, q, row_min)
+    # With Z_x = sum_y q_y K_xy: log c_x = -log Z_x + s min_y d(x, y) and
+    # M_y = sum_x p_x K_xy / Z_x (no overflow: K <= 1, Z > UNDERFLOW).
     M = float(np.max(K.T @ (p / Z)))
-    return float(-(p @ np.log(Z)) - p @ row_max - slope * D - np.log(M))
+    return float(-(p @ np.log(Z)) - np.log(M) + slope * (p @ row_min - D))
 
 
 def lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q) -> float:
@@ -171,7 +183,7 @@ def lower_bounds(p: np.ndarray, d: np.ndarray, D: float, slope: float, qs,
 
 def ba_step(p: np.ndarray, d: np.ndarray, slope: float, q, kernel=None) -> np.ndarray:
     """One Blahut–Arimoto update ``q <- q * c(q)`` of the output pmf at slope ``s``."""
-    K, _ = shifted_kernel(d, slope) if kernel is None else kernel
+    K = (shifted_kernel(d, slope) if kernel is None else kernel).K
     q = _normalised(q, d.shape[1])
     Z = K @ q if K is not None else None
     if Z is not None and np.all(Z > UNDERFLOW):

@@ -171,7 +171,7 @@ def test_screened_outputs_are_outside_every_optimum():
         p, d = random_problem(rng, 60, 80)
         slope = 5.0 + 5 * seed
         solver = ba._Solver(p, d, ba._Budget(10**6, None), {})
-        kernel = ba._Kernel.at_slope(d, slope)
+        kernel = ba._Kernel(d, slope)
         optimum = solver.solve_slope(kernel, tol=1e-13)
         _, c_star = ba._gallager(kernel.K, p, optimum.q)
         q = np.full(d.shape[1], 1.0 / d.shape[1])

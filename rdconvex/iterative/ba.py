@@ -74,8 +74,8 @@ from ..solvers.base import IterativeSolver, RawSolution, SolveInfo
 DEFAULT_TOL = 1e-9
 #: Cap on passes over the kernel (sweeps, Newton steps and full checks together).
 DEFAULT_MAX_ITER = 100_000
-#: Kernel entries below this (the row maximum is 1) are flushed to exact zeros.
-FLUSH = 1e-300
+#: Weights below this are flushed to exact zeros (subnormals make BLAS slow).
+FLUSH = _certify.FLUSH
 #: Flops (n k^2) one Newton step may spend on its Hessian; larger working sets are
 #: finished by accelerated sweeps instead.
 NEWTON_BUDGET = 3e9
@@ -146,19 +146,13 @@ class _Budget:
 
 
 class _Kernel:
-    """``K = exp(-s (d - min_y d))`` per row (row max 1), flushed; plus the shift."""
+    """``K = exp(-s (d - min_y d))`` per row (row max 1, flushed) and its row shift
+    ``-s min_y d`` (:func:`rdconvex.certify.shifted_kernel`)."""
 
-    def __init__(self, log_kernel: np.ndarray, slope: float):
+    def __init__(self, d: np.ndarray, slope: float):
         self.slope = float(slope)
-        self.shift = log_kernel.max(axis=1)  # finite: every row has an allowed output
-        K = np.exp(log_kernel - self.shift[:, None])
-        K[K < FLUSH] = 0.0
-        self.K = K
-        self.best = np.argmax(K, axis=1)
-
-    @classmethod
-    def at_slope(cls, d: np.ndarray, slope: float) -> "_Kernel":
-        return cls(_certify.log_kernel(d, slope), slope)
+        self.K, self.shift, self.row_min = _certify.shifted_kernel(d, self.slope)
+        self.best = np.argmax(self.K, axis=1)
 
 
 @dataclass
@@ -168,9 +162,10 @@ class _Point:
     slope: float
     q: np.ndarray
     log_M: float
-    objective: float      # f_s(q) (unshifted)
+    objective: float      # f_s(q) + s D_min = -sum_x p_x log Z_x (shifted kernel)
+    D_min: float
     distortion: float     # of the Blahut–Arimoto channel of q
-    rate: float           # its mutual information (identity I = f - sD - KL(q c || q))
+    rate: float           # its mutual information (I = f - sD - KL(q c || q))
     derivative: float     # dD/ds on the support (nan when not computed)
     support: np.ndarray
     converged: bool
@@ -179,14 +174,14 @@ class _Point:
 
     def lower(self, D: float) -> float:
         """Csiszár's lower bound on ``R(D)`` from this point (linear-space estimate)."""
-        return self.objective - self.log_M - self.slope * D
+        return self.objective - self.log_M - self.slope * (D - self.D_min)
 
 
 # --------------------------------------------------------------------------- helpers
 
-def _objective(p, Z, shift) -> float:
+def _objective(p, Z) -> float:
     with np.errstate(divide="ignore"):
-        return float(-(p @ np.log(Z)) - p @ shift)
+        return float(-(p @ np.log(Z)))
 
 
 def _lagrangian(p, Z, q) -> float:
@@ -336,7 +331,7 @@ class _Solver:
         if self.acceleration in (None, "none"):
             return q1, step_max
         p = self.p
-        q2, Z1, _ = self._ba_map(K, q1)
+        q2, _, _ = self._ba_map(K, q1)
         f2 = -(p @ np.log(np.maximum(K @ q2, FLUSH)))
         r = q1 - q
         v = q2 - q1 - r
@@ -361,13 +356,16 @@ class _Solver:
     def _screen(self, K, p, Z, c, log_M) -> np.ndarray:
         """Outputs certified outside every optimal support (see the module docstring)."""
         eps = max(log_M, 0.0)
-        if not math.isfinite(eps) or not np.all(Z > 0):
+        if not math.isfinite(eps) or not np.all(Z > _certify.UNDERFLOW):
+            # (the flushed kernel entries, < 1e-300, then move no sum beyond 1e-100)
             return np.zeros(self.m, dtype=bool)
-        inv_Z = 1.0 / Z
-        U = K * inv_Z[:, None]
-        second = (U * U).T @ p
-        largest = U.max(axis=0)
-        bound = c + np.sqrt(2.0 * eps * second) + eps * largest
+        with np.errstate(over="ignore", invalid="ignore"):
+            # A tiny Z_x (an output pmf far from this row's outputs) may overflow the
+            # bound to inf/nan: such outputs are simply not screened.
+            U = K * (1.0 / Z)[:, None]
+            second = (U * U).T @ p
+            largest = U.max(axis=0)
+            bound = c + np.sqrt(2.0 * eps * second) + eps * largest
         # Float rounding in c is ~1e-15 relative: keep a margin well above it.
         return bound < 1.0 - 1e-10
 
@@ -494,19 +492,22 @@ class _Solver:
         Ks = K[:, support]
         qs = q[support]
         ds = np.where(Ks > 0, self.d_finite[:, support], 0.0)
-        W = (Ks * qs[None, :]) / Z[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # (a row without mass only happens when the budget ran out mid-round)
+            W = np.nan_to_num((Ks * qs[None, :]) / Z[:, None])
         mean = np.sum(W * ds, axis=1)
         distortion = float(p @ mean)
-        objective = _objective(p, Z, kernel.shift)
+        objective = _objective(p, Z)
         cs = c[support]
         with np.errstate(divide="ignore", invalid="ignore"):
             kl = float(np.sum(qs * cs * np.log(np.where(cs > 0, cs, 1.0))))
-        rate = objective - s * distortion - kl
+        rate = objective - s * (distortion - self.D_min) - kl
         slope_derivative = math.nan
         # The implicit derivative lives on the strict support (weight not negligible,
         # Gallager constraint tight); dying outputs would make H nearly singular.
         strict = (qs >= 1e-12 * qs.max()) & (np.abs(cs - 1.0) <= 1e-8)
-        if derivative and self.n * int(strict.sum()) ** 2 <= NEWTON_BUDGET:
+        if derivative and self.n * int(strict.sum()) ** 2 <= NEWTON_BUDGET and np.all(
+                Z > _certify.UNDERFLOW):
             variance = np.sum(W * ds * ds, axis=1) - mean * mean
             U = Ks[:, strict] / Z[:, None]
             b = U.T @ (p * mean) - (U * ds[:, strict]).T @ p
@@ -519,8 +520,8 @@ class _Solver:
             except (LinAlgError, ValueError):
                 curvature = 0.0
             slope_derivative = -(float(p @ np.maximum(variance, 0.0)) + max(curvature, 0.0))
-        return _Point(s, q, log_M, objective, distortion, rate, slope_derivative, support,
-                      converged, int(alive.sum()), kernel)
+        return _Point(s, q, log_M, objective, self.D_min, distortion, rate, slope_derivative,
+                      support, converged, int(alive.sum()), kernel)
 
     # ------------------------------------------------------------- target D
     def large_slope(self) -> float:
@@ -532,7 +533,7 @@ class _Solver:
         """Only argmin pairs may carry mass: minimise I(X;Y) over them (slope-0 BA on
         the argmin pattern). Returns channel, slope (large, for the bound), q, converged."""
         tied = np.isfinite(self.d) & (self.d <= self.row_min[:, None])
-        kernel = _Kernel(np.where(tied, 0.0, -np.inf), 0.0)
+        kernel = _Kernel(np.where(tied, 0.0, np.inf), 0.0)
         point = self.solve_slope(kernel, tol=tol)
         return self.channel(kernel, point.q), self.large_slope(), point.q, point.converged
 
@@ -566,7 +567,7 @@ class _Solver:
         best = None
         while solves < MAX_SLOPE_SOLVES and not self.budget.exhausted:
             solves += 1
-            kernel = _Kernel.at_slope(self.d, s)
+            kernel = _Kernel(self.d, s)
             point = self.solve_slope(kernel, warm_q, warm_set, inner, derivative=True)
             if point.distortion > D:
                 if lo is None or point.slope > lo.slope:
@@ -686,6 +687,19 @@ def _expand(p_full, keep, d_full, channel, slope, q):
     return full
 
 
+def _status(gap, tol, budget, slope_times_D, message):
+    """OPTIMAL when the certified gap met tol; MAX_ITERATIONS when the budget ran out
+    (or the callback stopped); else OPTIMAL_INACCURATE: float64 rounding of the dual
+    bound's ``s D`` term (about ``1e-16 s D``) sets a floor on the gap."""
+    if abs(gap) <= tol:  # (a lower bound above the upper one is rounding, too)
+        return Status.OPTIMAL, message
+    if budget.exhausted:
+        return Status.MAX_ITERATIONS, f"stopped after {budget.used} kernel passes; " + message
+    return Status.OPTIMAL_INACCURATE, (
+        message + f"; tol {tol:.1e} not reached: float64 rounding of slope * D = "
+        f"{slope_times_D:.3g} nats limits the certificate")
+
+
 def _certified_gap(p, d, D, channel, slope, q) -> float:
     """The gap :func:`rdconvex.certify.certify` reports for this point (no polishing)."""
     _, _, certificate = _certify.certify(p, d, D, channel, slope, q, polish=0,
@@ -747,7 +761,7 @@ def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, outpu
     p, d = p_full[keep], d_full[keep]
     budget = _Budget(max_iter, callback)
     solver = _Solver(p, d, budget, options)
-    kernel = _Kernel.at_slope(d, slope)
+    kernel = _Kernel(d, slope)
     q0 = None if output_pmf is None else np.asarray(output_pmf, dtype=float)
     target = 0.5 * tol
     point = solver.solve_slope(kernel, q0, tol=target)
@@ -759,12 +773,10 @@ def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, outpu
             break
         target *= 0.1  # rounding between the estimate and the certificate: go tighter
         point = solver.solve_slope(kernel, point.q, point.support, tol=target)
-    status = Status.OPTIMAL if gap <= tol else Status.MAX_ITERATIONS
     message = (f"certified gap {gap:.2e} nats at slope {slope:.6g}; support "
                f"{point.support.size} of {d.shape[1]} outputs, {d.shape[1] - point.alive} "
                f"certified unused")
-    if status is not Status.OPTIMAL:
-        message = f"stopped after {budget.used} kernel passes; " + message
+    status, message = _status(gap, tol, budget, slope * distortion, message)
     info = SolveInfo(status, budget.used, time.perf_counter() - start, message)
     channel = _expand(p_full, keep, d_full, channel, slope, point.q)
     return RawSolution(channel, slope, point.q, info)
@@ -836,8 +848,8 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
     elif D <= solver.D_min + D_SNAP * max(1.0, abs(solver.D_min)):
         channel, slope_out, q, converged = solver.solve_at_D_min(0.5 * tol)
         gap = _certified_gap(p, d, solver.D_min, channel, slope_out, q)
-        status = Status.OPTIMAL if converged or gap <= tol else Status.MAX_ITERATIONS
-        message = f"D = D_min: argmin pairs only; certified gap {gap:.2e} nats"
+        status, message = _status(gap, tol, budget, 0.0,
+                                  f"D = D_min: argmin pairs only; certified gap {gap:.2e} nats")
     else:
         channel, slope_out, q, converged, solves = solver.solve_distortion(
             D, tol, initial, q0)
@@ -851,11 +863,9 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
                 D, tol * 0.1 ** retries, slope_out, q)
             solves += more
             gap = _certified_gap(p, d, D, channel, slope_out, q)
-        status = Status.OPTIMAL if gap <= tol else Status.MAX_ITERATIONS
         message = (f"certified gap {gap:.2e} nats at D={D:.10g} after {solves} slope "
                    f"solve{'s' * (solves != 1)}; slope {slope_out:.6g}")
-    if status is not Status.OPTIMAL:
-        message = f"stopped after {budget.used} kernel passes; " + message
+        status, message = _status(gap, tol, budget, slope_out * D, message)
     info = SolveInfo(status, budget.used, time.perf_counter() - start, message)
     channel = _expand(p_full, keep, d_full, channel, slope_out, q)
     return RawSolution(channel, slope_out, q, info)
