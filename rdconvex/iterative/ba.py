@@ -806,7 +806,8 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
     D : float
         Target distortion, ``>= D_min``.
     tol, max_iter, callback, solver_options :
-        As in :func:`blahut_arimoto` (``max_iter`` counts passes over all slopes).
+        As in :func:`blahut_arimoto` (``max_iter`` counts passes over all slopes);
+        ``solver_options`` may also set ``initial_slope``, the first slope tried.
     slope, output_pmf : optional
         Warm start: a slope near the answer and its output pmf.
 
