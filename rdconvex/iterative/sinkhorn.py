@@ -49,6 +49,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
+from ..certify import log_kernel, safe_log
 from ..errors import InvalidArgumentError
 
 #: Default marginal tolerance (l1 norm of the row-marginal error) of one Sinkhorn solve.
@@ -59,20 +60,6 @@ DEFAULT_MAX_ITER = 20_000
 NEWTON_AFTER = 100
 #: Largest multiplier tried when the target D is close to the optimal-transport cost.
 DEFAULT_LAM_MAX = 1e4
-
-
-def _log_kernel(cost: np.ndarray, lam: float) -> np.ndarray:
-    """``-lam * cost`` with ``-inf`` on forbidden (``inf``) pairs, never ``0 * inf``."""
-    out = np.full(cost.shape, -np.inf)
-    allowed = np.isfinite(cost)
-    out[allowed] = -lam * cost[allowed]
-    return out
-
-
-def _safe_log(x: np.ndarray) -> np.ndarray:
-    out = np.full(x.shape, -np.inf)
-    out[x > 0] = np.log(x[x > 0])
-    return out
 
 
 @dataclass(frozen=True)
@@ -137,8 +124,8 @@ def sinkhorn(a, b, cost, lam: float, *, f0=None, tol: float = DEFAULT_TOL,
     """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    log_a, log_b = np.log(a), _safe_log(b)
-    kernel = _log_kernel(np.asarray(cost, dtype=float), float(lam))
+    log_a, log_b = np.log(a), safe_log(b)
+    kernel = log_kernel(np.asarray(cost, dtype=float), float(lam))
     f = np.zeros(a.size) if f0 is None else np.array(f0, dtype=float)
     error, it = math.inf, 0
     while it < max_iter:
@@ -224,8 +211,8 @@ def entropic_dual_bound(a, b, cost, lam: float, f, g, D: float) -> float:
     """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    log_a, log_b = np.log(a), _safe_log(b)
-    kernel = _log_kernel(np.asarray(cost, dtype=float), float(lam))
+    log_a, log_b = np.log(a), safe_log(b)
+    kernel = log_kernel(np.asarray(cost, dtype=float), float(lam))
     mass = logsumexp((log_a + f)[:, None] + (log_b + g)[None, :] + kernel)
     pos = b > 0
     value = float(a @ f + b[pos] @ np.asarray(g)[pos] - lam * D - mass)
