@@ -689,15 +689,16 @@ def _expand(p_full, keep, d_full, channel, slope, q):
 
 def _status(gap, tol, budget, slope_times_D, message):
     """OPTIMAL when the certified gap met tol; MAX_ITERATIONS when the budget ran out
-    (or the callback stopped); else OPTIMAL_INACCURATE: float64 rounding of the dual
-    bound's ``s D`` term (about ``1e-16 s D``) sets a floor on the gap."""
+    (or the callback stopped); else OPTIMAL_INACCURATE (the search stalled, usually at
+    the floor float64 rounding of the dual bound's ``s D`` term puts on the gap)."""
     if abs(gap) <= tol:  # (a lower bound above the upper one is rounding, too)
         return Status.OPTIMAL, message
     if budget.exhausted:
         return Status.MAX_ITERATIONS, f"stopped after {budget.used} kernel passes; " + message
     return Status.OPTIMAL_INACCURATE, (
-        message + f"; tol {tol:.1e} not reached: float64 rounding of slope * D = "
-        f"{slope_times_D:.3g} nats limits the certificate")
+        message + f"; tol {tol:.1e} not reached when the search stalled (float64 rounding "
+        f"of slope * D = {slope_times_D:.3g} nats alone limits the gap to about "
+        f"{np.finfo(float).eps * abs(slope_times_D):.0e})")
 
 
 def _certified_gap(p, d, D, channel, slope, q) -> float:
