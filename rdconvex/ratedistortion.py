@@ -61,7 +61,7 @@ class RateDistortion:
     >>> prob = rdc.RateDistortion([0.7, 0.3], 1 - np.eye(2))
     >>> res = prob.solve(D=0.1)
     >>> round(res.rate, 6), res.certificate.gap < 1e-6
-    (0.285808, True)
+    (0.285781, True)
     """
 
     #: distortion values are converted with the rate units (log-likelihood) or not.
