@@ -600,8 +600,9 @@ class RateDistortionPerception(RateDistortion):
                     f"solver='sinkhorn' solves Gamma = 0 only (perfect perception as entropic "
                     f"optimal transport), got Gamma={Gamma!r}; use a conic solver such as "
                     "'clarabel' for Gamma > 0.")
-            raw, lower, _ = self._solve_sinkhorn(D_int, tol, max_iter)
-            return self._finish_perception(raw, D_int, 0.0, "sinkhorn", extra_lower=lower)
+            raw, lower, sol = self._solve_sinkhorn(D_int, tol, max_iter)
+            return self._finish_perception(raw, D_int, 0.0, "sinkhorn", extra_lower=lower,
+                                           partner=self._sinkhorn_partner(sol))
         adapter = get_solver(solver, allowed=tuple(CONIC))
         zero = self._rate_zero_point(D_int, Gamma_int)
         if zero is not None:
@@ -685,24 +686,40 @@ class RateDistortionPerception(RateDistortion):
                 -np.asarray(alpha, dtype=float), self.divergence, self.ground_metric))
         return RawSolution(channel, max(slope, 0.0), q, info), lower
 
+    def _sinkhorn_partner(self, sol):
+        """A repair partner with output pmf p and less distortion than the solution:
+        the rounded coupling at twice the final multiplier (one warm-started Sinkhorn
+        solve), so rounding excess is fixed without the n^2-variable transport LP."""
+        if not sol.converged:
+            return None
+        partner = _sinkhorn.sinkhorn(self._p, self.p_x, self._d, 2.0 * sol.lam, f0=sol.f)
+        J = _sinkhorn._rounded(partner, self._p, self.p_x, self._d)
+        W = J / self._p[:, None]
+        return W, expected_distortion(self._p, W, self._d)
+
+    def _check_perfect_perception_floor(self, D: float, floor: float) -> None:
+        if D < floor - 1e-9 * max(1.0, floor):
+            raise InfeasibleDistortionError(
+                f"D={self._D_out(D):.10g} is below the smallest distortion "
+                f"{self._D_out(floor):.10g} of a channel with output pmf p_x (the "
+                "optimal-transport cost of p_x to itself): perfect perception is "
+                "infeasible there. Raise D.")
+
     def _solve_sinkhorn(self, D, tol, max_iter):
         """``R(D, 0)`` by Sinkhorn; returns ``(raw, lower, solution)``."""
         start = time.perf_counter()
-        _, D_safe = self._safe_channel()
-        if D < D_safe - D_SNAP * max(1.0, D_safe):
-            floor = D_safe
-            if not self._diagonal_is_min():
-                _, floor = _transport_plan(self._p, self.p_x, self._d)
-            if D < floor - 1e-9 * max(1.0, floor):
-                raise InfeasibleDistortionError(
-                    f"D={self._D_out(D):.10g} is below the smallest distortion "
-                    f"{self._D_out(floor):.10g} of a channel with output pmf p_x (the "
-                    "optimal-transport cost of p_x to itself): perfect perception is "
-                    "infeasible there. Raise D.")
+        # The exact floor (the optimal-transport cost of p to itself) is an n^2-variable
+        # LP unless the identity is optimal; it is only needed when Sinkhorn cannot
+        # reach D, so it is computed then (keeps large problems fast and small in memory).
+        if self._diagonal_is_min():
+            self._check_perfect_perception_floor(D, self._safe_channel()[1])
         sol = _sinkhorn.fixed_output_rate(
             self._p, self.p_x, self._d, D,
             tol=_sinkhorn.DEFAULT_TOL if tol is None else tol,
             max_iter=_sinkhorn.DEFAULT_MAX_ITER if max_iter is None else max_iter)
+        if not sol.converged and not self._diagonal_is_min():
+            self._check_perfect_perception_floor(
+                D, _transport_plan(self._p, self.p_x, self._d)[1])
         status = Status.OPTIMAL if sol.converged else Status.MAX_ITERATIONS
         info = SolveInfo(status, sol.iterations, time.perf_counter() - start,
                          f"sinkhorn: {sol.message}")
@@ -710,9 +727,11 @@ class RateDistortionPerception(RateDistortion):
         return RawSolution(channel, sol.lam, self.p_x.copy(), info), [sol.lower], sol
 
     # ---------------------------------------------------------- certificates
-    def _repair(self, channel, D: float, Gamma: float):
+    def _repair(self, channel, D: float, Gamma: float, partner=None):
         """Feasible channel for ``(D, Gamma)`` near ``channel``: ``(W, distortion,
-        perception, note)``; ``W`` is None when no certified repair exists."""
+        perception, note)``; ``W`` is None when no certified repair exists. ``partner``
+        (``(channel, distortion)`` with output pmf p) is tried before the least-distortion
+        channel of :meth:`_safe_channel`."""
         slack = PERCEPTION_ROUNDING if Gamma == 0.0 else 0.0
         W = np.array(channel, dtype=float)
         if Gamma == 0.0:
@@ -763,7 +782,10 @@ class RateDistortionPerception(RateDistortion):
             notes.append(f"output post-processed toward p (weight {t:.3g})")
             if distortion <= D:
                 return W, distortion, perception, "repaired: " + "; ".join(notes)
-        safe, d_safe = self._safe_channel()
+        if partner is not None and feasible(partner[0]):
+            safe, d_safe = partner
+        else:
+            safe, d_safe = self._safe_channel()
         if safe is not None and feasible(safe):
             guess = 0.0
             if distortion > D and distortion > d_safe:
@@ -813,8 +835,8 @@ class RateDistortionPerception(RateDistortion):
         return best
 
     def _finish_perception(self, raw: RawSolution, D: float, Gamma: float, solver: str,
-                           extra_lower=()) -> PerceptionResult:
-        W, distortion, perception, note = self._repair(raw.channel, D, Gamma)
+                           extra_lower=(), partner=None) -> PerceptionResult:
+        W, distortion, perception, note = self._repair(raw.channel, D, Gamma, partner)
         slope = float(raw.slope) if raw.slope is not None and np.isfinite(raw.slope) else 0.0
         if W is None:
             upper = math.inf
