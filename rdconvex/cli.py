@@ -108,10 +108,9 @@ def _cmd_curve(args) -> int:
         header = f"D,rate_{curve.units},lower,upper,slope"
         np.savetxt(path, rows, delimiter=",", header=header, comments="")
     if args.plot:
-        import matplotlib
+        from .plot import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot(headless=True)
 
         fig, ax = plt.subplots(figsize=(6, 4))
         curve.plot(ax=ax, label=spec.name)
@@ -325,7 +324,7 @@ def main(argv=None) -> int:
     except SolverError as exc:
         print(f"rdconvex: solver failure: {exc}", file=sys.stderr)
         return EXIT_SOLVER
-    except RDConvexError as exc:
+    except (RDConvexError, ImportError) as exc:  # ImportError: an optional extra is missing
         print(f"rdconvex: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 

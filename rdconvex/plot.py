@@ -9,8 +9,14 @@ import numpy as np
 VISIBLE_GAP = 2e-3
 
 
-def _pyplot():
+def pyplot(headless: bool = False):
+    """``matplotlib.pyplot``, with a clear error when the ``plot`` extra is missing;
+    ``headless=True`` selects the Agg backend first (files only, no screen)."""
     try:
+        import matplotlib
+
+        if headless:
+            matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("plotting needs matplotlib: pip install 'rdconvex[plot]'") from None
@@ -44,7 +50,7 @@ def plot_curve(curve, ax=None, *, label=None, band: bool = True, band_alpha: flo
     matplotlib Axes
     """
     if ax is None:
-        ax = _pyplot().gca()
+        ax = pyplot().gca()
     D, rate = np.asarray(curve.D), np.asarray(curve.rate)
     (line,) = ax.plot(D, rate, label=label, **line_kwargs)
     if band and D.size:

@@ -189,10 +189,9 @@ def plot_figure(problem: LogLikelihood, numbers: dict, path, title: str | None =
 
     Writes a PNG (or any format matplotlib infers from ``path``) with the Agg backend.
     """
-    import matplotlib
+    from .plot import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot(headless=True)
 
     units = numbers["units"]
     H = numbers["entropy"]["value"]
