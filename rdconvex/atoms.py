@@ -110,8 +110,11 @@ def expected_distortion(p, channel, d) -> float:
     """
     joint = np.asarray(p, dtype=float)[:, None] * np.asarray(channel, dtype=float)
     d = np.asarray(d, dtype=float)
+    forbidden = ~np.isfinite(d)
+    if not forbidden.any():  # the common case: no masks, one fused product-sum
+        return float(np.einsum("ij,ij->", joint, d))
     mass = joint > 0
-    if np.any(mass & ~np.isfinite(d)):
+    if np.any(mass & forbidden):
         return float("inf")
     return float(np.sum(joint[mass] * d[mass]))
 

@@ -129,11 +129,19 @@ def sinkhorn(a, b, cost, lam: float, *, f0=None, tol: float = DEFAULT_TOL,
     f = np.zeros(a.size) if f0 is None else np.array(f0, dtype=float)
     error, it = math.inf, 0
     while it < max_iter:
+        # Sweeps in the linear domain on the current coupling (two matrix-vector
+        # products each, no exponentials), absorbed back into f before the scalings
+        # leave a safe range; the log-domain sweep below takes over when they cannot.
+        f, error, done = _linear_sweeps(log_a, log_b, a, b, kernel, f, tol,
+                                        min(max_iter - it, newton_after or max_iter))
+        it += done
+        if error <= tol or it >= max_iter:
+            break
         it += 1
         f, error = _sweep(log_a, log_b, a, kernel, f)
         if error <= tol:
             break
-        if newton_after and it % newton_after == 0:
+        if newton_after and it >= newton_after:
             # Sinkhorn is linear with a rate that degrades like exp(-lam * spread):
             # finish with Newton steps on the semi-dual (quadratic near the optimum).
             f, error, steps = _newton(log_a, log_b, a, b, kernel, f, error, tol,
@@ -144,6 +152,43 @@ def sinkhorn(a, b, cost, lam: float, *, f0=None, tol: float = DEFAULT_TOL,
     g = _column_update(log_a, f, kernel)
     log_coupling = (log_a + f)[:, None] + (log_b + g)[None, :] + kernel
     return SinkhornPotentials(float(lam), f, g, log_coupling, error, it, error <= tol)
+
+
+#: Absorb the linear-domain scalings into the potentials once |log| exceeds this.
+ABSORB = 30.0
+
+
+def _linear_sweeps(log_a, log_b, a, b, kernel, f, tol, budget):
+    """Up to ``budget`` Sinkhorn sweeps as ``J = diag(u) K diag(v)`` with ``K`` the
+    coupling at ``f`` (columns exact). Returns ``(f, row error, sweeps done)``; stops
+    early (for the log-domain sweep to continue) when a scaling leaves ``e^+-ABSORB``
+    or a row or column of ``K`` has underflowed to zero."""
+    if budget <= 0:
+        return f, math.inf, 0
+    g = _column_update(log_a, f, kernel)
+    K = np.exp((log_a + f)[:, None] + kernel + (log_b + g)[None, :])
+    cols = b > 0
+    u, v = np.ones(a.size), np.ones(b.size)
+    error, done = math.inf, 0
+    while done < budget:
+        row = u * (K @ v)
+        if not np.all(row > 0) or not np.all(np.isfinite(row)):
+            break
+        error = float(np.sum(np.abs(row - a)))
+        if error <= tol:
+            break
+        done += 1
+        u = u * (a / row)
+        col = v * (u @ K)
+        if not np.all(col[cols] > 0):
+            break
+        v[cols] = v[cols] * (b[cols] / col[cols])
+        if np.max(np.abs(np.log(u))) > ABSORB or np.max(np.abs(np.log(v[cols]))) > ABSORB:
+            break
+    f = f + np.log(u)  # g is recomputed from f (columns exact) by every caller
+    if error > tol:
+        error = _row_error(log_a, log_b, a, kernel, f)
+    return f, error, max(done, 1)
 
 
 def _sweep(log_a, log_b, a, kernel, f):
