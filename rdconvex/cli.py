@@ -95,8 +95,12 @@ def _cmd_curve(args) -> int:
     spec = load_problem(args.problem)
     query = dict(spec.queries.get("curve", {}))
     num = args.num or query.get("num", 50)
-    solver = args.solver or query.get("solver", spec.queries.get("solver", "ba"))
+    default_solver = "ba" if spec.perception is None else "clarabel"
+    solver = args.solver or query.get("solver", spec.queries.get("solver", default_solver))
     kwargs = {"solver": solver, "progress": args.progress, **_solve_options(args)}
+    if spec.perception is not None:
+        kwargs["Gamma"] = args.Gamma if args.Gamma is not None else spec.perception.get("Gamma",
+                                                                                        0.0)
     if args.D:
         curve = spec.problem.curve(D=args.D, **kwargs)
     else:
@@ -280,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--D", type=float, nargs="+", help="explicit distortion grid")
     curve.add_argument("--plot", help="write a PNG/SVG plot here")
     curve.add_argument("--csv", help="write the points as CSV here")
+    curve.add_argument("--Gamma", type=float, help="perception budget (perception problems)")
     curve.add_argument("--no-progress", dest="progress", action="store_false",
                        help="hide the progress bar")
     solver_args(curve, "ba")

@@ -66,7 +66,8 @@ def _end(problem, solve_options) -> float:
 
 
 def rate_distortion_curve(problem, num=None, D=None, *, solver: str = "ba", tol=None,
-                          max_iter=None, solver_options=None, progress: bool = False) -> Curve:
+                          max_iter=None, solver_options=None, progress: bool = False,
+                          extra=None, warm: bool = True) -> Curve:
     r"""Certified :math:`R(D)` on a grid of distortions (see the module docstring).
 
     Parameters
@@ -83,6 +84,10 @@ def rate_distortion_curve(problem, num=None, D=None, *, solver: str = "ba", tol=
         As in :meth:`RateDistortion.solve`, for every point.
     progress : bool
         Show a progress bar (tqdm).
+    extra : dict, optional
+        More keyword arguments for every ``solve`` (e.g. ``Gamma`` for perception).
+    warm : bool
+        Pass each result to the next solve as ``warm_start``.
 
     Returns
     -------
@@ -90,7 +95,7 @@ def rate_distortion_curve(problem, num=None, D=None, *, solver: str = "ba", tol=
         Points sorted by ``D``, each with its certificate.
     """
     options = {"solver": solver, "tol": tol, "max_iter": max_iter,
-               "solver_options": solver_options}
+               "solver_options": solver_options, **(extra or {})}
     grid = np.sort(_grid(problem, num, D, options))
     results = [None] * grid.size
     order = range(grid.size - 1, -1, -1)  # largest D first: small supports first
@@ -100,7 +105,8 @@ def rate_distortion_curve(problem, num=None, D=None, *, solver: str = "ba", tol=
         order = tqdm(order, total=grid.size, desc="R(D) curve", unit="point")
     previous = None
     for i in order:
-        results[i] = previous = problem.solve(D=float(grid[i]), warm_start=previous, **options)
+        warm_start = {"warm_start": previous} if warm else {}
+        results[i] = previous = problem.solve(D=float(grid[i]), **warm_start, **options)
     return Curve(D=grid, rate=[r.rate for r in results],
                  lower=[r.certificate.lower for r in results],
                  upper=[r.certificate.upper for r in results],

@@ -521,6 +521,36 @@ class RateDistortionPerception(RateDistortion):
         D_int, _ = self._check_target(D, None, allow_any_D=True)
         return _programs.perfect_perception_dual(self._p, self.p_x, self._d, D_int)
 
+    def curve(self, num: int | None = None, *, D=None, Gamma=None, solver: str = "clarabel",
+              tol: float | None = None, max_iter: int | None = None,
+              solver_options: dict | None = None, progress: bool = False):
+        """The certified curve ``D -> R(D, Gamma)`` at a fixed ``Gamma``: ``num`` points
+        from the smallest distortion compatible with ``Gamma`` to ``D_independent`` (where
+        the rate is 0), or at the distortions ``D``. Returns a
+        :class:`~rdconvex.results.Curve` whose ``results`` are ``PerceptionResult``.
+
+        Examples
+        --------
+        >>> import numpy as np, rdconvex as rdc
+        >>> rdp = rdc.RateDistortionPerception([0.7, 0.3], 1 - np.eye(2))
+        >>> curve = rdp.curve(num=4, Gamma=0.0)
+        >>> bool(np.all(np.diff(curve.rate) <= 1e-12)), float(curve.rate[-1])
+        (True, 0.0)
+        """
+        from .curve import rate_distortion_curve
+
+        if Gamma is None:
+            raise InvalidArgumentError("Gamma is required: curve(num=..., Gamma=0.0) traces "
+                                       "R(D, Gamma) at that perception budget.")
+        if D is None:
+            num = 50 if num is None else num
+            if isinstance(num, bool) or not isinstance(num, int) or num < 2:
+                raise InvalidArgumentError(f"num={num!r} must be an integer >= 2.")
+            D = np.linspace(self.min_distortion(Gamma), self.D_independent, num)
+        return rate_distortion_curve(self, D=D, solver=solver, tol=tol, max_iter=max_iter,
+                                     solver_options=solver_options, progress=progress,
+                                     extra={"Gamma": Gamma}, warm=False)
+
     def min_distortion(self, Gamma, solver: str = "clarabel") -> float:
         """The smallest distortion compatible with ``gamma(p, q) <= Gamma`` (a linear or
         conic program: ``min <J, d>`` over channels with that output constraint);

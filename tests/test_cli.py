@@ -181,3 +181,12 @@ def test_verify_claim_not_json(capsys, tmp_path):
     path.write_text("{rate: 0.3")
     code, _, err = run(capsys, "verify", PROBLEMS / "binary_hamming.toml", path)
     assert code == EXIT_BAD_INPUT and "not valid JSON" in err
+
+
+def test_curve_of_a_perception_problem(capsys):
+    code, out, _ = run(capsys, "curve", PROBLEMS / "ternary_perception.toml", "--num", "4",
+                       "--no-progress", "--json")
+    data = json.loads(out)
+    assert code == EXIT_OK and len(data["D"]) == 4
+    assert data["rate"][-1] == pytest.approx(0.0, abs=1e-9)   # at D_independent
+    assert np.all(np.diff(data["rate"]) <= 1e-9)
