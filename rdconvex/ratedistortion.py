@@ -314,11 +314,23 @@ class RateDistortion:
                               verbose) -> RawSolution:
         """Conic solves on a growing output support until no excluded output violates
         its Gallager constraint (then the full-problem certificate is as tight)."""
-        support = screening.initial_support(self._p, self._d, D, slope)
+        support, estimate = screening.initial_support(self._p, self._d, D, slope)
         iterations, elapsed = 0, 0.0
         for rounds in range(1, screening.MAX_ROUNDS + 1):
-            raw = self._solve_conic(adapter, D, slope, tol, max_iter, solver_options,
-                                    "primal", verbose, d=self._d[:, support])
+            try:
+                raw = self._solve_conic(adapter, D, slope, tol, max_iter, solver_options,
+                                        "primal", verbose, d=self._d[:, support])
+            except SolverError as exc:
+                if estimate is None:
+                    raise
+                # What we had: the iterative screening estimate, certified like any point.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", InaccurateSolutionWarning)
+                    partial = self._finish(estimate, D, "ba")
+                raise SolverError(f"{exc} The screening estimate (solver 'ba', certified gap "
+                                  f"{partial.certificate.gap:.1e}) is attached as .partial; "
+                                  "solver='ba' solves this size directly.",
+                                  partial=partial) from exc
             iterations += raw.info.iterations
             elapsed += raw.info.solve_time
             q = np.zeros(self.m)

@@ -47,16 +47,19 @@ def violated_outputs(p, d, slope, q, support: np.ndarray, limit: int | None = No
 
 def initial_support(p: np.ndarray, d: np.ndarray, D: float | None, slope: float | None):
     """A support guess: a loose iterative solve where one is registered, else the
-    argmin outputs; always with each row's best output so the restriction is feasible."""
+    argmin outputs; always with each row's best output so the restriction is feasible.
+    Returns ``(support, estimate)``, the estimate being the iterative ``RawSolution``
+    (or ``None``)."""
     from .solvers import ITERATIVE, _load_iterative
 
     _load_iterative()
     rows_best = np.argmin(np.where(np.isfinite(d), d, np.inf), axis=1)
     support = set(rows_best.tolist())
     support.add(int(np.argmin(p @ np.where(np.isfinite(d), d, np.inf))))
+    raw = None
     if "ba" in ITERATIVE:
         raw = ITERATIVE["ba"]().solve_rate_distortion(p, d, D=D, slope=slope, tol=1e-6,
                                                       max_iter=20_000)
         q = np.asarray(raw.output_pmf, dtype=float)
         support |= set(np.flatnonzero(q > SUPPORT_THRESHOLD * q.max()).tolist())
-    return np.array(sorted(support))
+    return np.array(sorted(support)), raw

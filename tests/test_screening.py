@@ -42,3 +42,22 @@ def test_screen_argument_validated():
         prob.solve(D=0.1, screen="yes")
     with pytest.raises(rdc.InvalidArgumentError, match="screen=True"):
         prob.solve(D=0.1, screen=True, formulation="dual")
+
+
+def test_failed_conic_solve_carries_the_screening_estimate(rng, monkeypatch):
+    from rdconvex.results import Status
+    from rdconvex.solvers.base import SolveInfo
+    from rdconvex.solvers.conic import Clarabel
+
+    p, d = random_problem(rng, 40, 60)
+    prob = rdc.RateDistortion(p, d)
+    D = prob.D_min + 0.2 * (prob.D_max - prob.D_min)
+    monkeypatch.setattr(Clarabel, "solve", lambda self, *a, **k: SolveInfo(
+        Status.FAILED, 0, 0.0, "clarabel: solver_error"))
+    with pytest.raises(rdc.SolverError, match="screening estimate") as info:
+        prob.solve(D=D, screen=True)
+    partial = info.value.partial
+    assert isinstance(partial, rdc.Result) and partial.solver == "ba"
+    assert partial.distortion <= D + 1e-12
+    assert partial.certificate.lower <= partial.certificate.upper
+    assert partial.certificate.gap < 1e-5
