@@ -11,7 +11,6 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 from scipy.special import entr as _entr
-from scipy.special import logsumexp
 from scipy.special import rel_entr as _rel_entr
 from scipy.special import xlogy
 
@@ -53,11 +52,6 @@ def cross_entropy(p: np.ndarray, q: cp.Expression) -> cp.Expression:
 def neg_log_affine(a: np.ndarray, x: cp.Expression, b: float = 0.0) -> cp.Expression:
     r"""``-log(a^T x + b)``. Convex in ``x`` (``-log`` of an affine expression)."""
     return -cp.log(a @ x + b)
-
-
-def log_sum_exp_affine(a: cp.Expression) -> cp.Expression:
-    r"""``log sum exp(a)`` of an affine expression. Convex."""
-    return cp.log_sum_exp(a)
 
 
 # ---------------------------------------------------------------------------
@@ -118,7 +112,3 @@ def expected_distortion(p, channel, d) -> float:
         return float("inf")
     return float(np.sum(joint[mass] * d[mass]))
 
-
-def log_sum_exp(a, axis=None, b=None):
-    """``scipy.special.logsumexp``, re-exported so modules import one name."""
-    return logsumexp(a, axis=axis, b=b)

@@ -477,7 +477,7 @@ class LogLikelihood(RateDistortion):
             A Result with ``D = distortion = D_min``, ``slope = inf`` (when
             ``D_min < D_max``), plus ``tie_randomization`` (``Q``) and ``ties``.
         """
-        adapter = get_solver(solver, allowed=self._solver_names())
+        adapter = get_solver(solver)
         _check_iteration_args(tol, max_iter)
         if adapter.kind == "conic":
             prog = self.rate_at_D_min_program()

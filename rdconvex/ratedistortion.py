@@ -221,7 +221,7 @@ class RateDistortion:
         if formulation not in ("primal", "dual"):
             raise InvalidArgumentError(
                 f"formulation={formulation!r} is not supported; use 'primal' or 'dual'.")
-        adapter = get_solver(solver, allowed=self._solver_names())
+        adapter = get_solver(solver)
         if tol is not None:
             check_scalar(tol, "tol", minimum=0.0)
         if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, int)
@@ -248,9 +248,6 @@ class RateDistortion:
                                                 warm_start=self._warm_start(warm_start))
         return self._finish(raw, D_int, adapter.NAME,
                             certify_options=getattr(adapter, "certify_options", None))
-
-    def _solver_names(self) -> tuple[str, ...] | None:
-        return None
 
     def _warm_start(self, result):
         """``(slope, output_pmf)`` in internal units from a previous Result (or None)."""
@@ -467,16 +464,13 @@ class RateDistortion:
         scale = self._rate_scale
         certificate = Certificate(upper=cert.upper * scale, lower=cert.lower * scale,
                                   units=self.units)
-        return self._make_result(
+        return Result(
             rate=cert.upper * scale, distortion=self._D_out(distortion),
             slope=self._slope_out(reported_slope) if np.isfinite(reported_slope) else math.inf,
             channel=full, output_pmf=q, status=status, solver=solver,
             iterations=raw.info.iterations, solve_time=raw.info.solve_time,
             certificate=certificate, D=self._D_out(D), units=self.units,
             message=raw.info.message)
-
-    def _make_result(self, **fields) -> Result:
-        return Result(**fields)
 
     def _expand_channel(self, W: np.ndarray, slope: float, q: np.ndarray) -> np.ndarray:
         if self._support.size == self.n:

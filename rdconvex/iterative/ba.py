@@ -65,7 +65,7 @@ from scipy.linalg import LinAlgError, cho_factor, cho_solve
 from .. import certify as _certify
 from .._validation import check_distortion, check_pmf, check_rows_finite, check_scalar
 from ..atoms import expected_distortion
-from ..errors import InvalidArgumentError
+from ..errors import InfeasibleDistortionError, InvalidArgumentError
 from ..results import Status
 from ..solvers import register_iterative
 from ..solvers.base import IterativeSolver, RawSolution, SolveInfo
@@ -648,7 +648,22 @@ class _Solver:
 
 # ------------------------------------------------------------------ public API
 
-def _prepare(p, d, tol, max_iter):
+@dataclass
+class _Setup:
+    """Validated inputs of one public solve, reduced to positive-probability symbols."""
+
+    p_full: np.ndarray
+    d_full: np.ndarray
+    keep: np.ndarray
+    p: np.ndarray
+    d: np.ndarray
+    tol: float
+    options: dict
+    budget: "_Budget"
+    solver: "_Solver"
+
+
+def _prepare(p, d, tol, max_iter, solver_options, callback) -> _Setup:
     p = check_pmf(p, "p")
     d = check_distortion(d, p.size, "d")
     check_rows_finite(d, p, "d")
@@ -657,7 +672,11 @@ def _prepare(p, d, tol, max_iter):
         max_iter = DEFAULT_MAX_ITER
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise InvalidArgumentError(f"max_iter={max_iter!r} must be a positive integer.")
-    return p, d, tol, int(max_iter)
+    options = _check_options(solver_options)
+    keep = p > 0
+    budget = _Budget(int(max_iter), callback)
+    return _Setup(p, d, keep, p[keep], d[keep], tol, options, budget,
+                  _Solver(p[keep], d[keep], budget, options))
 
 
 def _check_options(solver_options) -> dict:
@@ -754,14 +773,10 @@ def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, outpu
     >>> raw.info.status.value
     'optimal'
     """
-    p_full, d_full, tol, max_iter = _prepare(p, d, tol, max_iter)
-    slope = check_scalar(slope, "slope", minimum=0.0)
-    options = _check_options(solver_options)
     start = time.perf_counter()
-    keep = p_full > 0
-    p, d = p_full[keep], d_full[keep]
-    budget = _Budget(max_iter, callback)
-    solver = _Solver(p, d, budget, options)
+    setup = _prepare(p, d, tol, max_iter, solver_options, callback)
+    slope = check_scalar(slope, "slope", minimum=0.0)
+    p, d, tol, budget, solver = setup.p, setup.d, setup.tol, setup.budget, setup.solver
     kernel = _Kernel(d, slope)
     q0 = None if output_pmf is None else np.asarray(output_pmf, dtype=float)
     target = 0.5 * tol
@@ -779,7 +794,7 @@ def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, outpu
                f"certified unused")
     status, message = _status(gap, tol, budget, slope * distortion, message)
     info = SolveInfo(status, budget.used, time.perf_counter() - start, message)
-    channel = _expand(p_full, keep, d_full, channel, slope, point.q)
+    channel = _expand(setup.p_full, setup.keep, setup.d_full, channel, slope, point.q)
     return RawSolution(channel, slope, point.q, info)
 
 
@@ -825,17 +840,12 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
     >>> round(raw.slope, 6), raw.info.status.value   # log((1 - D) / D)
     (2.197225, 'optimal')
     """
-    p_full, d_full, tol, max_iter = _prepare(p, d, tol, max_iter)
-    D = check_scalar(D, "D")
-    options = _check_options(solver_options)
     start = time.perf_counter()
-    keep = p_full > 0
-    p, d = p_full[keep], d_full[keep]
-    budget = _Budget(max_iter, callback)
-    solver = _Solver(p, d, budget, options)
+    setup = _prepare(p, d, tol, max_iter, solver_options, callback)
+    D = check_scalar(D, "D")
+    p, d, tol, budget, solver = setup.p, setup.d, setup.tol, setup.budget, setup.solver
+    options = setup.options
     if D < solver.D_min - D_SNAP * max(1.0, abs(solver.D_min)):
-        from ..errors import InfeasibleDistortionError
-
         raise InfeasibleDistortionError(
             f"D={D!r} is below D_min={solver.D_min:.10g}: no channel has so small an "
             "expected distortion. Use D >= D_min.")
@@ -869,7 +879,7 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
                    f"solve{'s' * (solves != 1)}; slope {slope_out:.6g}")
         status, message = _status(gap, tol, budget, slope_out * D, message)
     info = SolveInfo(status, budget.used, time.perf_counter() - start, message)
-    channel = _expand(p_full, keep, d_full, channel, slope_out, q)
+    channel = _expand(setup.p_full, setup.keep, setup.d_full, channel, slope_out, q)
     return RawSolution(channel, slope_out, q, info)
 
 
