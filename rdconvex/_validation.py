@@ -136,3 +136,41 @@ def check_channel(W, shape: tuple[int, int], name: str = "channel",
             "probability distribution over the outputs."
         )
     return W
+
+
+def check_iteration_args(tol, max_iter) -> None:
+    """The generic ``tol`` (>= 0) and ``max_iter`` (a positive integer), when given."""
+    if tol is not None:
+        check_scalar(tol, "tol", minimum=0.0)
+    if max_iter is not None and (isinstance(max_iter, bool)
+                                 or not isinstance(max_iter, (int, np.integer)) or max_iter < 1):
+        raise InvalidArgumentError(f"max_iter={max_iter!r} must be a positive integer.")
+
+
+def check_warm_start(warm_start, m: int):
+    """``(slope, output_pmf)`` from a previous Result, a RawSolution or a pair, or
+    ``(None, None)``; an output pmf of the wrong length is a typed error."""
+    if warm_start is None:
+        return None, None
+    if isinstance(warm_start, tuple) and len(warm_start) == 2:
+        slope, q = warm_start
+    else:
+        slope = getattr(warm_start, "slope", None)
+        q = getattr(warm_start, "output_pmf", None)
+        if slope is None and q is None:
+            raise InvalidArgumentError(
+                f"warm_start must be a previous Result (or a pair (slope, output_pmf)), got "
+                f"{type(warm_start).__name__}.")
+    try:
+        slope = None if slope is None else float(slope)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"warm_start slope {slope!r} is not a number.") from None
+    if slope is not None and not (math.isfinite(slope) and slope > 0):
+        slope = None
+    if q is not None:
+        q = _as_float_array(q, "warm_start output_pmf", InvalidArgumentError)
+        if q.shape != (m,) or not np.all(np.isfinite(q)) or np.any(q < 0) or q.sum() <= 0:
+            raise InvalidArgumentError(
+                f"warm_start output_pmf must be a nonnegative vector of length {m} with "
+                f"positive mass, got shape {q.shape}; pass a Result of this problem.")
+    return slope, q

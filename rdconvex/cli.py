@@ -66,7 +66,7 @@ def _result_line(r) -> str:
 def _cmd_solve(args) -> int:
     spec = load_problem(args.problem)
     problem = spec.problem
-    solver = args.solver or spec.queries.get("solver", "clarabel")
+    solver = args.solver or spec.queries.get("solver")  # None: the default policy
     extra = _solve_options(args)
     if args.Gamma is not None or spec.perception is not None:
         gamma = args.Gamma if args.Gamma is not None else spec.perception.get("Gamma", 0.0)
@@ -95,8 +95,7 @@ def _cmd_curve(args) -> int:
     spec = load_problem(args.problem)
     query = dict(spec.queries.get("curve", {}))
     num = args.num or query.get("num", 50)
-    default_solver = "ba" if spec.perception is None else "clarabel"
-    solver = args.solver or query.get("solver", spec.queries.get("solver", default_solver))
+    solver = args.solver or query.get("solver", spec.queries.get("solver"))
     kwargs = {"solver": solver, "progress": args.progress, **_solve_options(args)}
     if spec.perception is not None:
         kwargs["Gamma"] = args.Gamma if args.Gamma is not None else spec.perception.get("Gamma",
@@ -153,8 +152,15 @@ def _load_claim(path) -> dict:
     return claim
 
 
+def _claim_budget(spec, claim) -> dict:
+    """The claim's ``Gamma`` (or the file's) for a perception problem."""
+    if spec.perception is None:
+        return {"Gamma": claim["Gamma"]} if "Gamma" in claim else {}
+    return {"Gamma": claim.get("Gamma", spec.perception.get("Gamma", 0.0))}
+
+
 def _cmd_verify(args) -> int:
-    from .certify import verify
+    from .verification import verify
 
     spec = load_problem(args.problem)
     claim = _load_claim(args.claim)
@@ -163,15 +169,16 @@ def _cmd_verify(args) -> int:
         if not isinstance(curve, dict) or "D" not in curve or "rate" not in curve:
             raise InvalidArgumentError(f"{args.claim}: curve must be "
                                        '{"D": [...], "rate": [...]}.')
-        verdict = verify(spec.problem, curve=(curve["D"], curve["rate"]))
+        verdict = verify(spec.problem, curve=(curve["D"], curve["rate"]),
+                         **_claim_budget(spec, claim))
     else:
-        allowed = {"D", "rate", "channel"}
+        allowed = {"D", "rate", "channel", "Gamma"}
         unknown = set(claim) - allowed
         if unknown or "D" not in claim or not ({"rate", "channel"} & set(claim)):
             raise InvalidArgumentError(
                 f"{args.claim}: expected keys D and rate and/or channel (or curve), got "
                 f"{sorted(claim)}.")
-        verdict = verify(spec.problem, **claim)
+        verdict = verify(spec.problem, **{**claim, **_claim_budget(spec, claim)})
     if args.json:
         _print_json({"valid": verdict.valid, **_jsonable(verdict)})
     else:
@@ -202,7 +209,7 @@ def _cmd_show(args) -> int:
         programs = _require(problem, "special_point_programs", which)()
         program = programs[which.split("-")[1]]
     else:
-        from .translation import single_parameter_dual
+        from .section4 import single_parameter_dual
 
         D = args.D if args.D is not None else _default_D(spec)
         program = single_parameter_dual(problem.p_x, problem.d, D,
@@ -260,14 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 ok, 1 claim rejected (verify), 2 bad input, 3 solver failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(p, solver_default="clarabel"):
+    def common(p):
         p.add_argument("problem", help="problem file (see docs/problem-files.md)")
         p.add_argument("--json", action="store_true", help="print JSON instead of text")
         return p
 
-    def solver_args(p, default):
-        p.add_argument("--solver", help=f"clarabel | scs | ecos | mosek | ba (default {default}, "
-                                        "or the file's queries.solver)")
+    def solver_args(p):
+        p.add_argument("--solver", help="ba | sinkhorn | clarabel | scs | ecos | mosek (default: "
+                                        "the file's queries.solver, else auto: ba for R(D) and "
+                                        "R_ll, sinkhorn for R(D, 0), clarabel for R(D, Gamma))")
         p.add_argument("--tol", type=float, help="solver tolerance (generic, translated per solver)")
         p.add_argument("--max-iter", dest="max_iter", type=int, help="iteration cap")
 
@@ -276,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="target distortion; repeat for several (default: queries.D)")
     solve.add_argument("--slope", type=float, help="solve at this slope -dR/dD instead")
     solve.add_argument("--Gamma", type=float, help="perception budget (perception problems)")
-    solver_args(solve, "clarabel")
+    solver_args(solve)
     solve.set_defaults(func=_cmd_solve)
 
     curve = common(sub.add_parser("curve", help="the whole certified curve; --plot, --csv"))
@@ -287,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--Gamma", type=float, help="perception budget (perception problems)")
     curve.add_argument("--no-progress", dest="progress", action="store_false",
                        help="hide the progress bar")
-    solver_args(curve, "ba")
+    solver_args(curve)
     curve.set_defaults(func=_cmd_curve)
 
     verify = common(sub.add_parser(

@@ -122,7 +122,7 @@ def problem_from_dict(data: dict, path="<problem>") -> ProblemSpec:
             if not isinstance(table, dict) or "p_x_given_u" not in table:
                 raise ProblemFileError(f"{path}: [loglik] needs p_x_given_u = [[...]].")
             A = _array(table["p_x_given_u"], f"{path}: loglik.p_x_given_u", ndim=2)
-            from .loglik import LogLikelihood
+            from .problems.loglik import LogLikelihood
 
             problem = LogLikelihood(source, A, units=units)
         else:
@@ -138,7 +138,7 @@ def problem_from_dict(data: dict, path="<problem>") -> ProblemSpec:
                                        "kind = 'hamming' | 'squared_error'.")
             perception = data.get("perception")
             if perception is not None:
-                from .perception import RateDistortionPerception
+                from .problems.perception import RateDistortionPerception
 
                 if not isinstance(perception, dict):
                     raise ProblemFileError(f"{path}: [perception] must be a table with "
@@ -155,7 +155,7 @@ def problem_from_dict(data: dict, path="<problem>") -> ProblemSpec:
                     source, d, divergence=perception.get("divergence", "tv"),
                     ground_metric=metric, units=units)
             else:
-                from .ratedistortion import RateDistortion
+                from .problems.classical import RateDistortion
 
                 problem = RateDistortion(source, d, units=units)
     except ProblemFileError:

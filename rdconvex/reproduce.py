@@ -34,7 +34,7 @@ import numpy as np
 
 from .errors import InaccurateSolutionWarning, InvalidArgumentError
 from .io import ProblemSpec, load_problem
-from .loglik import LogLikelihood, log_loss_rate
+from .problems.loglik import LogLikelihood, log_loss_rate
 
 #: The figures :func:`reproduce_paper` regenerates (problem files in ``problems/``).
 PAPER_FIGURES = ("fig3", "fig4")

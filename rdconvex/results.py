@@ -35,6 +35,28 @@ class Status(enum.Enum):
 
 
 @dataclass(frozen=True)
+class SolveInfo:
+    """What a solver adapter reports besides the point itself."""
+
+    status: Status
+    iterations: int
+    solve_time: float
+    message: str
+
+
+@dataclass(frozen=True)
+class RawSolution:
+    """An uncertified point of the reduced problem (nats), as a solver adapter hands it up:
+    the problem layer certifies it (:mod:`rdconvex.certify`) and finishes it into a
+    :class:`Result` (:func:`rdconvex.problems.base.finish`)."""
+
+    channel: np.ndarray
+    slope: float
+    output_pmf: np.ndarray
+    info: SolveInfo
+
+
+@dataclass(frozen=True)
 class Certificate:
     """Certified bounds ``lower <= R(D) <= upper`` and ``gap = upper - lower``.
 

@@ -112,12 +112,13 @@ def test_missing_file_and_bad_D_exit_2(capsys):
 
 def test_solver_failure_exit_3(capsys, monkeypatch):
     from rdconvex.results import Status
-    from rdconvex.solvers.base import SolveInfo
+    from rdconvex.results import SolveInfo
     from rdconvex.solvers.conic import Clarabel
 
     monkeypatch.setattr(Clarabel, "solve", lambda self, *a, **k: SolveInfo(
         Status.FAILED, 0, 0.0, "clarabel: solver_error"))
-    code, _, err = run(capsys, "solve", PROBLEMS / "binary_hamming.toml", "--D", "0.1")
+    code, _, err = run(capsys, "solve", PROBLEMS / "binary_hamming.toml", "--D", "0.1",
+                       "--solver", "clarabel")
     assert code == EXIT_SOLVER and "solver failure" in err
 
 

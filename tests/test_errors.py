@@ -91,9 +91,9 @@ def test_unknown_solver_lists_installed():
 
 
 def test_missing_solver_says_not_installed(monkeypatch):
-    from rdconvex.solvers import CONIC
+    from rdconvex.solvers import REGISTRY
 
-    monkeypatch.setattr(CONIC["mosek"], "is_installed", classmethod(lambda cls: False))
+    monkeypatch.setattr(REGISTRY["mosek"], "is_installed", classmethod(lambda cls: False))
     with pytest.raises(UnknownSolverError, match="not installed.*installed solvers"):
         rdc.RateDistortion([0.5, 0.5], H).solve(D=0.1, solver="mosek")
 

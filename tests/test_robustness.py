@@ -166,7 +166,7 @@ def test_max_iter_returns_certified_partial_with_warning():
 
 def test_solver_error_carries_partial(monkeypatch):
     from rdconvex.results import Status
-    from rdconvex.solvers.base import SolveInfo
+    from rdconvex.results import SolveInfo
     from rdconvex.solvers.conic import Clarabel
 
     monkeypatch.setattr(Clarabel, "solve", lambda self, *a, **k: SolveInfo(
@@ -208,7 +208,7 @@ def test_verify_adversarial_claims():
 
 # ---------------------------------------- malformed inputs to the other entry points
 def _entry_points():
-    from rdconvex.perception import cp_factor, perception_scheme
+    from rdconvex.schemes import cp_factor, perception_scheme
 
     return {
         "LogLikelihood": lambda a, b: rdc.LogLikelihood(a, b),

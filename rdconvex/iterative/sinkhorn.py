@@ -13,24 +13,15 @@ distortion ``D(lam) = <J_lam, d>`` decreases from the independent coupling's
 ``a^T d b`` at ``lam = 0`` to the optimal-transport cost as ``lam -> inf``; a
 safeguarded (Brent) root search on ``lam`` hits a target ``D``.
 
-Certificates (nats, float64):
+What it hands to the certificate layer (:mod:`rdconvex.certify.perception`, which
+computes every bound):
 
-* **lower** — for *any* potentials ``f, g`` and ``lam >= 0`` (Fenchel–Young on
-  ``j log(j/k) - j + k >= j u - k (e^u - 1)`` with ``u = f_x + g_y - lam d_xy``, summed
-  over a coupling of total mass 1 with ``<J, d> <= D``, then the best constant shift
-  of ``f``),
-
-  .. math::
-      R_b(D) \ge \sum_x a_x f_x + \sum_y b_y g_y - \lambda D
-      - \log \sum_{x,y} a_x b_y e^{f_x + g_y - \lambda d_{xy}},
-
-  evaluated with ``logsumexp``. The best value over every ``lam`` the search
-  evaluated is reported.
-* **upper** — the coupling at the root, rounded to exact marginals with
-  Altschuler–Weed–Rigollet's ``round`` (so its output pmf is ``b`` up to float64
-  rounding), mixed with the rounded coupling from the other side of the bracket so
-  its distortion is ``<= D``. Its mutual information is computed exactly by the
-  caller.
+* the potentials ``(lam, f, g)`` of every multiplier the search evaluated (each gives
+  an entropic-dual **lower** bound);
+* the coupling at the root, rounded to exact marginals with Altschuler–Weed–Rigollet's
+  ``round`` (so its output pmf is ``b`` up to float64 rounding), mixed with the rounded
+  coupling from the other side of the bracket so its distortion is ``<= D``: its
+  mutual information is the **upper** bound.
 
 References
 ----------
@@ -49,7 +40,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-from ..certify import log_kernel, safe_log
+from ..numerics import log_kernel, safe_log
 from ..errors import InvalidArgumentError
 
 #: Default marginal tolerance (l1 norm of the row-marginal error) of one Sinkhorn solve.
@@ -244,26 +235,6 @@ def _column_update(log_a, f, kernel):
     return np.where(np.isfinite(col), -col, 0.0)
 
 
-def entropic_dual_bound(a, b, cost, lam: float, f, g, D: float) -> float:
-    r"""Lower bound on ``min {KL(J || a b^T) : J in Pi(a, b), <J, C> <= D}`` from any
-    potentials ``(f, g)`` and multiplier ``lam >= 0``:
-
-    .. math::
-        \sum_x a_x f_x + \sum_y b_y g_y - \lambda D
-        - \log \sum_{x,y} a_x b_y e^{f_x + g_y - \lambda C_{xy}}
-
-    (weak duality; see the module docstring). Computed in log space.
-    """
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    log_a, log_b = np.log(a), safe_log(b)
-    kernel = log_kernel(np.asarray(cost, dtype=float), float(lam))
-    mass = logsumexp((log_a + f)[:, None] + (log_b + g)[None, :] + kernel)
-    pos = b > 0
-    value = float(a @ f + b[pos] @ np.asarray(g)[pos] - lam * D - mass)
-    return value if np.isfinite(value) else -math.inf
-
-
 def scale_to_marginals(J, a, b, *, tol: float = 1e-15, max_iter: int = 200) -> np.ndarray:
     """Alternate row and column scaling of a nonnegative ``J`` toward marginals
     ``(a, b)`` (matrix-scaling Sinkhorn; zeros stay zeros). Stops when the largest
@@ -318,8 +289,9 @@ class FixedOutputSolution:
         already meets ``D``).
     f, g : ndarray
         Potentials at ``lam``.
-    lower : float
-        The best entropic-dual lower bound over all multipliers evaluated.
+    potentials : tuple of (lam, f, g)
+        Every multiplier evaluated with its potentials (for the entropic-dual lower
+        bound, :func:`rdconvex.certify.perception.sinkhorn_lower_bound`).
     bracket : tuple[float, float]
         Final ``(lam_lo, lam_hi)`` with ``D(lam_lo) >= D >= D(lam_hi)``.
     iterations : int
@@ -333,7 +305,7 @@ class FixedOutputSolution:
     lam: float
     f: np.ndarray
     g: np.ndarray
-    lower: float
+    potentials: tuple
     bracket: tuple
     iterations: int
     converged: bool
@@ -414,11 +386,10 @@ def fixed_output_rate(a, b, cost, D: float, *, tol: float = DEFAULT_TOL,
             lam_hi = min(4.0 * lam_hi, lam_max)
         if solve_at(lam_hi)[1] > D:
             sol, dist = solve_at(lam_hi)
-            lower = max(entropic_dual_bound(a, b, cost, l, s.f, s.g, D)
-                        for l, (s, _) in cache.items())
-            coupling = _rounded(sol, a, b, cost)
+            coupling = rounded_coupling(sol, a, b, cost)
             return FixedOutputSolution(
-                coupling, lam_hi, sol.f, sol.g, lower, (lam_hi, lam_hi), sweeps[0], False,
+                coupling, lam_hi, sol.f, sol.g, _potentials(cache), (lam_hi, lam_hi),
+                sweeps[0], False,
                 f"D={D:.10g} is not reached by lam <= {lam_max:g} (distortion "
                 f"{dist:.10g}): D is at or below the optimal-transport cost",
                 len(cache), tuple(sorted((l, v[1]) for l, v in cache.items())))
@@ -431,16 +402,16 @@ def fixed_output_rate(a, b, cost, D: float, *, tol: float = DEFAULT_TOL,
     # The upper-bound coupling: the two bracket ends, rounded to exact marginals and
     # mixed so the distortion is D. Rounding moves the distortion by up to about
     # 2 * tol * max d, so the high end is pushed up until its rounded coupling meets D.
-    J_hi = _rounded(cache[lam_hi][0], a, b, cost)
+    J_hi = rounded_coupling(cache[lam_hi][0], a, b, cost)
     step = max(1e-12, 1e-9 * lam_hi)
     while _distortion(J_hi, cost) > D and lam_hi < lam_max:
         lam_hi = min(lam_hi + step, lam_max)
         step *= 4.0
-        J_hi = _rounded(solve_at(lam_hi)[0], a, b, cost)
+        J_hi = rounded_coupling(solve_at(lam_hi)[0], a, b, cost)
     coupling = J_hi
     dist_hi = _distortion(J_hi, cost)
     if lam_lo != lam_hi and dist_hi < D:
-        J_lo = _rounded(cache[lam_lo][0], a, b, cost)
+        J_lo = rounded_coupling(cache[lam_lo][0], a, b, cost)
         dist_lo = _distortion(J_lo, cost)
         if dist_lo > D:
             t = smallest_feasible_weight(
@@ -452,12 +423,11 @@ def fixed_output_rate(a, b, cost, D: float, *, tol: float = DEFAULT_TOL,
     # The root is whichever end is closer in distortion.
     lam_root = min((lam_lo, lam_hi), key=lambda l: abs(cache[l][1] - D))
     sol = cache[lam_root][0]
-    lower = max(entropic_dual_bound(a, b, cost, l, s.f, s.g, D) for l, (s, _) in cache.items())
     converged = all(s.converged for s, _ in cache.values())
     if not converged:
         message += "; some Sinkhorn solves stopped at max_iter before the marginal tol"
-    return FixedOutputSolution(coupling, lam_root, sol.f, sol.g, lower, (lam_lo, lam_hi),
-                               sweeps[0], converged, message, len(cache),
+    return FixedOutputSolution(coupling, lam_root, sol.f, sol.g, _potentials(cache),
+                               (lam_lo, lam_hi), sweeps[0], converged, message, len(cache),
                                tuple(sorted((l, v[1]) for l, v in cache.items())))
 
 
@@ -484,7 +454,11 @@ def smallest_feasible_weight(feasible, guess: float = 0.0) -> float:
     return hi
 
 
-def _rounded(sol: SinkhornPotentials, a, b, cost) -> np.ndarray:
+def _potentials(cache) -> tuple:
+    return tuple((lam, sol.f, sol.g) for lam, (sol, _) in sorted(cache.items()))
+
+
+def rounded_coupling(sol: SinkhornPotentials, a, b, cost) -> np.ndarray:
     """The Sinkhorn coupling rounded to exact marginals; the rank-one correction's
     (float-rounding-sized) mass on forbidden pairs is dropped."""
     J = round_to_coupling(np.exp(sol.log_coupling), a, b)

@@ -20,17 +20,18 @@ class Row:
 class Program(cp.Problem):
     """A cvxpy problem with named variables and constraints, readable as math.
 
-    It *is* a :class:`cvxpy.Problem` (solve it with ``.solve(solver=...)`` like any
-    other), built but not solved. ``variables`` and ``constraints_by_name`` give the
-    handles; ``str(program)`` prints the formulation as plain-text math and
-    :meth:`latex` as LaTeX.
+    It *is* a :class:`cvxpy.Problem`, built but not solved (rdconvex solves it through a
+    solver adapter, :mod:`rdconvex.solvers`). ``variables_by_name`` and
+    ``constraints_by_name`` give the handles; ``str(program)`` prints the formulation as
+    plain-text math and :meth:`latex` as LaTeX; :meth:`read_point` turns the solved
+    program into the problem's own values.
     """
 
     def __init__(self, objective, constraints: dict[str, cp.Constraint], *, title: str,
                  sense_text: str, sense_latex: str, objective_row: Row,
                  variables: dict[str, cp.Variable], variable_text: dict[str, str],
                  rows: list[Row], data: dict[str, object] | None = None,
-                 parameters: dict[str, object] | None = None):
+                 parameters: dict[str, object] | None = None, reader=None):
         super().__init__(objective, [c for c in constraints.values() if c is not None])
         self.title = title
         self.constraints_by_name = {k: c for k, c in constraints.items() if c is not None}
@@ -41,6 +42,15 @@ class Program(cp.Problem):
         self._rows = rows
         self.data = data or {}
         self.parameters_by_name = parameters or {}
+        self._reader = reader
+
+    def read_point(self):
+        """The solved program's point in the problem's own terms (like CVXPY's
+        ``invert``): what the builder's reader makes of the variable and dual values,
+        ``None`` when the solver left no usable point."""
+        if self._reader is None:
+            raise NotImplementedError(f"{self.title.splitlines()[0]!r} has no reader.")
+        return self._reader(self)
 
     def __getitem__(self, name: str) -> cp.Constraint:
         return self.constraints_by_name[name]

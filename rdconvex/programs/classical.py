@@ -11,8 +11,21 @@ import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
 
+from typing import NamedTuple
+
 from .. import atoms
+from ..numerics import parametric_channel
 from .base import Program, Row
+
+
+class ClassicalPoint(NamedTuple):
+    """A solved program (2) (or its dual) read in the problem's terms: the channel
+    ``W_{Y|X}`` on the given rows, the slope ``-dR/dD`` in the caller's distortion
+    units (the conditioning scale undone) and the output pmf."""
+
+    channel: np.ndarray
+    slope: float
+    output_pmf: np.ndarray
 
 
 def _finite(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -20,8 +33,52 @@ def _finite(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(allowed, d, 0.0), allowed
 
 
+def conditioning_scale(d: np.ndarray) -> float:
+    """The largest finite distortion (1 if there is none or it is 0).
+
+    Conic solvers use absolute tolerances, so the programs are built with ``d`` divided
+    by this scale (and ``D``, the slope to match): 1e-6 and 1e6 distortions are then
+    solved equally accurately. The channel is unchanged; the slope scales back."""
+    finite = d[np.isfinite(d)]
+    top = float(finite.max()) if finite.size else 0.0
+    return top if top > 0 else 1.0
+
+
+def _scaling_note(scale: float) -> dict:
+    return {} if scale == 1.0 else {
+        "scale": f"{scale:.10g} (d, D and 1/s above are in units of it: d = d_input / "
+                 f"scale; the channel is unchanged, the slope is s / scale)"}
+
+
+def _read_primal(prog: Program):
+    joint = prog.variables_by_name["J"].value
+    if joint is None or not np.all(np.isfinite(joint)):
+        return None
+    p, scale = prog.data["p"], prog.parameters_by_name["scale"]
+    channel = joint / p[:, None]
+    if "slope" in prog.parameters_by_name:
+        slope = prog.parameters_by_name["slope"]
+    else:
+        dual = prog["distortion"].dual_value
+        slope = float(dual) if dual is not None and np.isfinite(dual) else 0.0
+    return ClassicalPoint(channel, slope / scale, joint.sum(axis=0))
+
+
+def _read_dual(prog: Program):
+    s = prog.variables_by_name["s"].value
+    q = prog["output"].dual_value
+    if s is None or q is None:
+        return None
+    q = np.clip(np.asarray(q, dtype=float), 0.0, None)
+    if not np.all(np.isfinite(q)) or q.sum() <= 0:
+        return None
+    q = q / q.sum()
+    d, scale = prog.data["d"], prog.parameters_by_name["scale"]
+    return ClassicalPoint(parametric_channel(d, float(s), q), float(s) / scale, q)
+
+
 def primal(p: np.ndarray, d: np.ndarray, D: float | None = None,
-           slope: float | None = None) -> Program:
+           slope: float | None = None, scale: float = 1.0) -> Program:
     r"""The rate–distortion program (2), built and unsolved.
 
     .. math::
@@ -33,8 +90,14 @@ def primal(p: np.ndarray, d: np.ndarray, D: float | None = None,
     objective: ``min I(X;Y) + s <J, d>`` (the curve point with slope ``s``).
     Handles: variables ``J``, ``q``; constraints ``source marginal``, ``output
     marginal``, ``distortion`` (its dual value is the slope), ``forbidden``;
-    parameter ``D``.
+    parameter ``D``. With ``scale`` (see :func:`conditioning_scale`) the program is
+    built, printed and solved with ``d / scale``, ``D / scale`` and ``s * scale``;
+    :meth:`~rdconvex.programs.base.Program.read_point` gives a :class:`ClassicalPoint`
+    in the caller's units.
     """
+    d = d / scale
+    D = None if D is None else D / scale
+    slope = None if slope is None else slope * scale
     n, m = d.shape
     d_fin, allowed = _finite(d)
     joint = cp.Variable((n, m), nonneg=True, name="J")
@@ -48,7 +111,7 @@ def primal(p: np.ndarray, d: np.ndarray, D: float | None = None,
                 r"\textstyle\sum_y J_{xy} = p_x \;\forall x"),
             Row("output marginal", "q[y] = sum_x J[x,y]  for every y",
                 r"q_y = \textstyle\sum_x J_{xy} \;\forall y")]
-    parameters = {}
+    parameters: dict = {"scale": scale}
     expected = cp.sum(cp.multiply(d_fin, joint))
     if slope is None:
         D_param = cp.Parameter(nonneg=True, name="D", value=float(D))
@@ -61,6 +124,7 @@ def primal(p: np.ndarray, d: np.ndarray, D: float | None = None,
                       r"\sum_{x,y} J_{xy}\log\frac{J_{xy}}{p_x q_y}")
         title = f"R(D): classical rate-distortion (2), n={n} source symbols, m={m} outputs"
     else:
+        parameters["slope"] = float(slope)
         objective = cp.Minimize(rate + float(slope) * expected)
         obj_row = Row("objective",
                       f"I(X;Y) + s * sum_{{x,y}} J[x,y] d[x,y]   (slope s = {float(slope):.10g})",
@@ -78,10 +142,11 @@ def primal(p: np.ndarray, d: np.ndarray, D: float | None = None,
                    sense_latex="min", objective_row=obj_row,
                    variables={"J": joint, "q": q},
                    variable_text={"J": f"{n}x{m} joint pmf", "q": f"{m} output pmf"},
-                   rows=rows, data={"p": p, "d": d}, parameters=parameters)
+                   rows=rows, data={"p": p, "d": d, **_scaling_note(scale)},
+                   parameters=parameters, reader=_read_primal)
 
 
-def dual(p: np.ndarray, d: np.ndarray, D: float) -> Program:
+def dual(p: np.ndarray, d: np.ndarray, D: float, scale: float = 1.0) -> Program:
     r"""The Gallager/Csiszár dual of (2), built and unsolved. DCP in ``(g, s)``.
 
     .. math::
@@ -91,8 +156,10 @@ def dual(p: np.ndarray, d: np.ndarray, D: float) -> Program:
     (the constraint is ``log sum_x exp(log p_x + g_x - s d(x,y)) <= 0``, written with
     one exponential per allowed pair). The dual values of the ``output`` constraints
     are the optimal output pmf ``q``. Handles: variables ``g``, ``s``; constraint
-    ``output``; parameter ``D``.
+    ``output``; parameter ``D``. ``scale`` as in :func:`primal`.
     """
+    d = d / scale
+    D = D / scale
     n, m = d.shape
     _, allowed = _finite(d)
     rows_idx, cols_idx = np.nonzero(allowed)
@@ -114,4 +181,5 @@ def dual(p: np.ndarray, d: np.ndarray, D: float) -> Program:
                    sense_text="maximize", sense_latex="max", objective_row=obj_row,
                    variables={"g": g, "s": s},
                    variable_text={"g": f"{n} potentials", "s": "slope >= 0"},
-                   rows=rows, data={"p": p, "d": d}, parameters={"D": D_param})
+                   rows=rows, data={"p": p, "d": d, **_scaling_note(scale)},
+                   parameters={"D": D_param, "scale": scale}, reader=_read_dual)

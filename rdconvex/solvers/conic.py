@@ -16,8 +16,10 @@ import warnings
 
 import cvxpy as cp
 
-from ..results import Status
-from .base import SolveInfo
+from ..errors import InvalidArgumentError
+from ..programs import classical
+from ..results import RawSolution, SolveInfo, Status
+from .base import Adapter
 
 _CVXPY_STATUS = {
     cp.OPTIMAL: Status.OPTIMAL,
@@ -31,15 +33,11 @@ _CVXPY_STATUS = {
 }
 
 
-class ConicSolver(abc.ABC):
+class ConicSolver(Adapter):
     """Base adapter. Subclasses set the class attributes and :meth:`options`."""
 
-    NAME: str = ""
+    KIND = "conic"
     CVXPY_NAME: str = ""
-    MODULE: str = ""
-    DEFAULT_TOL: float = 1e-9
-    DEFAULT_MAX_ITER: int = 500
-    kind = "conic"
 
     @classmethod
     def is_installed(cls) -> bool:
@@ -54,8 +52,7 @@ class ConicSolver(abc.ABC):
               max_iter: int | None = None, solver_options: dict | None = None,
               verbose: bool = False, warm_start: bool = False) -> SolveInfo:
         """Solve ``problem`` in place and report the mapped status."""
-        opts = self.options(self.DEFAULT_TOL if tol is None else tol,
-                            self.DEFAULT_MAX_ITER if max_iter is None else max_iter)
+        opts = self.options(*self.settings(tol, max_iter))
         opts.update(solver_options or {})
         start = time.perf_counter()
         try:
@@ -66,13 +63,34 @@ class ConicSolver(abc.ABC):
                 problem.solve(solver=self.CVXPY_NAME, verbose=verbose,
                               warm_start=warm_start, **opts)
             status = _CVXPY_STATUS.get(problem.status, Status.FAILED)
-            message = f"{self.NAME}: {problem.status}"
+            message = f"status {problem.status}"
         except cp.error.SolverError as exc:
-            status, message = Status.FAILED, f"{self.NAME} failed: {exc}"
+            status, message = Status.FAILED, f"failed: {exc}"
         elapsed = time.perf_counter() - start
         stats = problem.solver_stats
         iterations = int(stats.num_iters) if stats is not None and stats.num_iters else 0
         return SolveInfo(status, iterations, elapsed, message)
+
+
+    def solve_rate_distortion(self, p, d, *, D=None, slope=None, tol=None, max_iter=None,
+                              solver_options=None, formulation: str = "primal",
+                              verbose: bool = False) -> RawSolution:
+        """Program (2) (or its Gallager dual) on the reduced data, built with the
+        conditioning scale (:func:`rdconvex.programs.classical.conditioning_scale`),
+        solved and read back (:meth:`~rdconvex.programs.base.Program.read_point`)."""
+        if formulation not in ("primal", "dual"):
+            raise InvalidArgumentError(
+                f"formulation={formulation!r} is not supported; use 'primal' or 'dual'.")
+        scale = classical.conditioning_scale(d)
+        if formulation == "dual" and slope is None:
+            prog = classical.dual(p, d, D, scale=scale)
+        else:
+            prog = classical.primal(p, d, D=D, slope=slope, scale=scale)
+        info = self.solve(prog, tol, max_iter, solver_options, verbose)
+        point = prog.read_point() if info.status.has_point else None
+        if point is None:
+            raise self.failed(info)
+        return RawSolution(point.channel, point.slope, point.output_pmf, info)
 
 
 class Clarabel(ConicSolver):

@@ -1,267 +1,22 @@
-r"""Certificates: certified upper and lower bounds on R(D) from any returned point.
+r"""Verification of outside claims about a rate–distortion quantity (above the problems).
 
-One place for every solver (conic, Blahut–Arimoto, Sinkhorn). All arithmetic is float64
-in nats on the reduced problem (source symbols with positive probability).
-
-*Upper bound.* Take the channel, zero the forbidden pairs, clip negatives, renormalise
-rows; if its distortion exceeds ``D``, mix it with the minimum-distortion channel
-(distortion ``D_min <= D``) just enough to meet ``D``. The mutual information of the
-repaired channel, computed exactly, is an upper bound on ``R(D)``.
-
-*Lower bound.* From any slope ``s >= 0`` and output pmf ``q`` (Csiszár 1974),
-
-.. math::
-    c_x = \Big(\sum_y q_y e^{-s d(x,y)}\Big)^{-1},\quad
-    M = \max_y \sum_x p_x c_x e^{-s d(x,y)},\quad
-    g = \log c - \log M
-
-is feasible for the dual, so ``sum_x p_x g_x - s D`` is a lower bound. The kernel is
-shifted per row, :math:`e^{-s(d(x,y) - \min_{y'} d(x,y'))}` (row maximum 1), so large
-slopes (``1e4`` and more) do not underflow; a row whose sum would still underflow (``q``
-vanishing near its best outputs) is computed in log space (``logsumexp``).
+A claim — a rate, a channel, or a curve — is checked against the certified bounds of
+a solve of the same problem (any family: :class:`~rdconvex.RateDistortion`,
+:class:`~rdconvex.LogLikelihood`, :class:`~rdconvex.RateDistortionPerception` with its
+``Gamma``), and a channel additionally against its own rate and distortion.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import logsumexp
 
+from ._validation import check_scalar
 from .atoms import channel_mutual_information, expected_distortion
-from .results import Certificate
+from .errors import InfeasibleDistortionError, InvalidArgumentError
 
-#: Relative size of float64 rounding in the bound computations.
-ROUNDING = 1e-12
-#: Shifted-kernel entries below this (the row maximum is 1) are flushed to 0: they cannot
-#: move a sum by more than m * 1e-300, and subnormal numbers make BLAS slow.
-FLUSH = 1e-300
-#: A shifted row sum below this is recomputed in log space.
-UNDERFLOW = 1e-200
-
-
-def log_kernel(d: np.ndarray, slope: float) -> np.ndarray:
-    """``-s d`` with ``-inf`` on forbidden pairs (never ``0 * inf``)."""
-    allowed = np.isfinite(d)
-    out = np.full(d.shape, -np.inf)
-    out[allowed] = -slope * d[allowed]
-    return out
-
-
-def safe_log(x: np.ndarray) -> np.ndarray:
-    """``log x`` with ``log 0 = -inf`` and no warning."""
-    x = np.asarray(x, dtype=float)
-    out = np.full(x.shape, -np.inf)
-    pos = x > 0
-    out[pos] = np.log(x[pos])
-    return out
-
-
-def min_distortion_channel(d: np.ndarray) -> np.ndarray:
-    """Row ``x`` uniform on ``argmin_y d(x, y)``: the channel with distortion ``D_min``."""
-    row_min = d.min(axis=1, keepdims=True)
-    W = (d <= row_min).astype(float)
-    return W / W.sum(axis=1, keepdims=True)
-
-
-def _normalise_rows(W: np.ndarray, fallback: np.ndarray) -> np.ndarray:
-    sums = W.sum(axis=1, keepdims=True)
-    empty = sums[:, 0] <= 0
-    W[empty] = fallback[empty]
-    sums[empty] = 1.0
-    return W / sums
-
-
-def repair_channel(p: np.ndarray, d: np.ndarray, channel, D: float | None = None):
-    """Make ``channel`` a valid channel with zero mass on forbidden pairs and
-    distortion ``<= D`` (``D >= D_min`` assumed). Returns ``(channel, distortion)``.
-
-    An excess distortion is removed by mixing with the channel's own projection on
-    the argmin pairs (rows renormalised; distortion exactly ``D_min``), the smallest
-    move along a segment of feasible channels.
-    """
-    W = np.array(channel, dtype=float, copy=True)
-    W[~np.isfinite(W)] = 0.0
-    np.clip(W, 0.0, None, out=W)
-    W[~np.isfinite(d)] = 0.0
-    sums = W.sum(axis=1, keepdims=True)
-    if np.all(sums > 0):
-        W /= sums
-        fallback = None
-    else:
-        fallback = min_distortion_channel(d)
-        W = _normalise_rows(W, fallback)
-    distortion = expected_distortion(p, W, d)
-    if D is None or distortion <= D:
-        return W, distortion
-    if fallback is None:
-        fallback = min_distortion_channel(d)
-    argmin = fallback > 0
-    W_low = _normalise_rows(np.where(argmin, W, 0.0), fallback)
-    d_low = expected_distortion(p, W_low, d)
-    t = 1.0 if distortion <= d_low else min(1.0, (distortion - D) / (distortion - d_low))
-    # Rounding can leave the mix a hair above D: step t up until it is not (doubling
-    # steps, so a rounding excess far above one ulp of t takes a few dozen tries).
-    step = 4 * np.finfo(float).eps * max(t, 1e-3)
-    while True:
-        mixed = (1.0 - t) * W + t * W_low
-        mixed_distortion = expected_distortion(p, mixed, d)
-        if mixed_distortion <= D or t >= 1.0:
-            return mixed, mixed_distortion
-        t = min(1.0, t + step)
-        step *= 2.0
-
-
-class ShiftedKernel(NamedTuple):
-    """``K = exp(-s (d - min_y d))`` per row (maximum 1, zero on forbidden pairs, entries
-    below ``FLUSH`` flushed), the row shifts ``-s min_y d`` and the row minima."""
-
-    K: np.ndarray | None
-    shift: np.ndarray
-    row_min: np.ndarray
-
-
-def shifted_kernel(d: np.ndarray, slope: float) -> ShiftedKernel:
-    """The row-shifted kernel at ``slope`` (``K`` is None if a row allows no output)."""
-    row_min = np.where(np.isfinite(d), d, np.inf).min(axis=1)
-    shift = -slope * row_min
-    if not np.all(np.isfinite(row_min)):
-        return ShiftedKernel(None, shift, row_min)
-    K = np.exp(log_kernel(d, slope) - shift[:, None])
-    K[K < FLUSH] = 0.0
-    return ShiftedKernel(K, shift, row_min)
-
-
-def _normalised(q, m: int) -> np.ndarray:
-    q = np.clip(np.asarray(q, dtype=float), 0.0, None)
-    total = q.sum()
-    return q / total if total > 0 else np.full(m, 1.0 / m)
-
-
-def _lower_bound_log(p, d, D, slope, q, row_min) -> float:
-    """The bound entirely in log space (any ``q``, any slope)."""
-    log_p = np.log(p)
-    # Shift each row by s min_y d (the bound's s D_min - s D then never cancels two
-    # large numbers at large slopes).
-    row_min = np.where(np.isfinite(row_min), row_min, 0.0)
-    kernel = log_kernel(d, slope) + slope * row_min[:, None]
-    log_c = -logsumexp(safe_log(q)[None, :] + kernel, axis=1)
-    if not np.all(np.isfinite(log_c)):
-        # q vanishes on every allowed output of some x: mix in a little uniform mass.
-        q = (1.0 - 1e-12) * q + 1e-12 / q.size
-        log_c = -logsumexp(np.log(q)[None, :] + kernel, axis=1)
-    log_M = np.max(logsumexp((log_p + log_c)[:, None] + kernel, axis=0))
-    return float(p @ log_c - log_M + slope * (p @ row_min - D))
-
-
-def _lower_bound_kernel(p, d, D, slope, q, kernel) -> float:
-    K, _, row_min = kernel
-    Z = K @ q if K is not None else None
-    if Z is None or not np.all(Z > UNDERFLOW):
-        return _lower_bound_log(p, d, D, slope, q, row_min)
-    # With Z_x = sum_y q_y K_xy: log c_x = -log Z_x + s min_y d(x, y) and
-    # M_y = sum_x p_x K_xy / Z_x (no overflow: K <= 1, Z > UNDERFLOW).
-    M = float(np.max(K.T @ (p / Z)))
-    return float(-(p @ np.log(Z)) - np.log(M) + slope * (p @ row_min - D))
-
-
-def lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q) -> float:
-    """Csiszár's dual lower bound on ``R(D)`` at slope ``s`` from output pmf ``q``."""
-    return lower_bounds(p, d, D, slope, [q])[0]
-
-
-def lower_bounds(p: np.ndarray, d: np.ndarray, D: float, slope: float, qs,
-                 kernel=None) -> list[float]:
-    """:func:`lower_bound` for several output pmfs at one slope (one kernel)."""
-    kernel = shifted_kernel(d, slope) if kernel is None else kernel
-    return [_lower_bound_kernel(p, d, D, slope, _normalised(q, d.shape[1]), kernel)
-            for q in qs]
-
-
-def ba_step(p: np.ndarray, d: np.ndarray, slope: float, q, kernel=None) -> np.ndarray:
-    """One Blahut–Arimoto update ``q <- q * c(q)`` of the output pmf at slope ``s``."""
-    K = (shifted_kernel(d, slope) if kernel is None else kernel).K
-    q = _normalised(q, d.shape[1])
-    Z = K @ q if K is not None else None
-    if Z is not None and np.all(Z > UNDERFLOW):
-        new = q * (K.T @ (p / Z))
-        return new / new.sum()
-    log_k = log_kernel(d, slope)
-    log_q = safe_log(q)
-    log_c = -logsumexp(log_q[None, :] + log_k, axis=1)
-    log_new = log_q + logsumexp((np.log(p) + log_c)[:, None] + log_k, axis=0)
-    return np.exp(log_new - logsumexp(log_new))
-
-
-#: Work budget (distortion entries x Blahut–Arimoto steps) for polishing a lower bound
-#: when ``polish`` is not given: many steps on small problems, a few on large ones.
-POLISH_BUDGET = 30_000_000
-MAX_POLISH = 500
-
-
-def polish_steps(d: np.ndarray) -> int:
-    """Default number of polishing steps for a problem of this size."""
-    return int(min(MAX_POLISH, max(5, POLISH_BUDGET // max(1, d.size))))
-
-
-def best_lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q,
-                     polish: int = 5, refine_slope: bool = True, kernel=None) -> float:
-    """The best lower bound from ``(s, q)``: up to ``polish`` Blahut–Arimoto steps on
-    ``q`` at ``s`` (stopping once a step gains less than 1e-14), then (if
-    ``refine_slope``) a bounded 1-D search over ``s`` near the given one. Every
-    candidate is a feasible dual point, so the maximum is a valid bound."""
-    kernel = shifted_kernel(d, slope) if kernel is None else kernel
-    best_q, best = q, lower_bounds(p, d, D, slope, [q], kernel)[0]
-    for _ in range(polish):
-        q = ba_step(p, d, slope, q, kernel)
-        value = lower_bounds(p, d, D, slope, [q], kernel)[0]
-        if value > best:
-            gain = value - best
-            best_q, best = q, value
-            if gain < 1e-14 * (1.0 + abs(value)):
-                break
-    if refine_slope:
-        hi = 2.0 * slope if slope > 0 else 1.0
-        search = minimize_scalar(lambda s: -lower_bound(p, d, D, s, best_q),
-                                 bounds=(0.5 * slope, hi), method="bounded",
-                                 options={"xatol": 1e-12 * max(1.0, slope)})
-        if np.isfinite(search.fun):
-            best = max(best, -float(search.fun))
-    return best
-
-
-def certify(p: np.ndarray, d: np.ndarray, D: float, channel, slope: float, q,
-            polish: int | None = None,
-            refine_slope: bool = True) -> tuple[np.ndarray, float, Certificate]:
-    """Certify a returned point for ``R(D)``.
-
-    Returns the repaired channel, its distortion and the certificate (nats). The lower
-    bound is the best of :func:`best_lower_bound` from the given ``(s, q)`` and from
-    the output pmf of the repaired channel.
-    """
-    W, distortion = repair_channel(p, d, channel, D)
-    upper = channel_mutual_information(p, W)
-    if upper <= 0.0:
-        # R(D) >= 0 always: a rate-0 channel is its own exact certificate.
-        return W, distortion, Certificate(upper=0.0, lower=0.0)
-    slope = float(max(0.0, slope)) if np.isfinite(slope) else 0.0
-    polish = polish_steps(d) if polish is None else polish
-    candidates = [p @ W] + ([q] if q is not None else [])
-    kernel = shifted_kernel(d, slope)
-    lower = max(best_lower_bound(p, d, D, slope, c, polish, refine_slope, kernel)
-                for c in candidates)
-    # R(D) >= 0; and a lower bound above the upper one by float rounding only is the
-    # same number computed twice (e.g. rate 0): report them equal.
-    lower = max(lower, 0.0)
-    if upper < lower <= upper + ROUNDING * (1.0 + abs(upper)):
-        lower = upper
-    return W, distortion, Certificate(upper=upper, lower=lower)
-
-
-# --------------------------------------------------------------------------- verify
 
 #: Default tolerance (in the problem's rate units) within which a claimed rate counts
 #: as consistent with the certified bounds or with a channel's achieved rate.
@@ -361,8 +116,6 @@ def _claimed_channel(problem, channel):
 
 def _bounds(problem, D, solve_options):
     """Certified ``(lower, upper)`` on R(D) in problem units; ``inf`` below D_min."""
-    from .errors import InfeasibleDistortionError
-
     try:
         result = problem.solve(D=D, **solve_options)
     except InfeasibleDistortionError:
@@ -389,7 +142,7 @@ def _rate_verdict(D, rate, lower, upper, tol, units, D_min):
 
 
 def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float = VERIFY_TOL,
-           solver: str = "ba", **solve_options) -> Verification:
+           solver: str | None = None, Gamma=None, **solve_options) -> Verification:
     r"""Check an outside claim about ``R(D)`` against certified bounds.
 
     Three kinds of claim:
@@ -413,16 +166,20 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
 
     Parameters
     ----------
-    problem : RateDistortion
-        The problem (or a subclass such as ``LogLikelihood``); units are its units.
+    problem : RateDistortion, LogLikelihood or RateDistortionPerception
+        The problem; units are its units.
     D : float
         The distortion budget of a channel or rate claim.
     channel, rate, curve :
         The claim (see above).
     tol : float
         Tolerance on rates, in the problem's units (default ``1e-6``).
-    solver : str
-        Solver for the certified bounds (default ``"ba"``).
+    solver : str, optional
+        Solver for the certified bounds (default: the problem's default solver, see
+        :data:`rdconvex.solvers.DEFAULTS`).
+    Gamma : float, optional
+        The perception budget of the claim (perception problems only, where it is
+        required).
     **solve_options
         Passed to :meth:`~rdconvex.RateDistortion.solve` for the bounds, e.g.
         ``max_iter`` or ``solver_options`` (``tol`` here is the claim's tolerance).
@@ -440,14 +197,12 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
     >>> rdc.verify(prob, D=0.1, rate=0.25).valid
     False
     """
-    from ._validation import check_scalar
-    from .errors import InvalidArgumentError
-
     if not (hasattr(problem, "solve") and hasattr(problem, "p_x") and hasattr(problem, "d")):
-        raise InvalidArgumentError(f"problem must be a RateDistortion (or subclass), got "
-                                   f"{type(problem).__name__}.")
+        raise InvalidArgumentError(f"problem must be a RateDistortion, LogLikelihood or "
+                                   f"RateDistortionPerception, got {type(problem).__name__}.")
     tol = check_scalar(tol, "tol", minimum=0.0)
-    options = {"solver": solver, **solve_options}
+    options = {"solver": solver, **solve_options, **_perception_budget(problem, Gamma)}
+    Gamma = options.get("Gamma")
     if curve is not None:
         if D is not None or channel is not None or rate is not None:
             raise InvalidArgumentError("give curve=(D_values, rates) alone, without D, rate "
@@ -480,13 +235,20 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
         return Verification("rejected", f"the channel puts mass {W[i, j]:.3g} on the forbidden "
                             f"pair (x={i}, y={j}) (d = inf), so its distortion is infinite",
                             channel_valid=True, achieved_distortion=math.inf, **common)
-    achieved_rate = channel_mutual_information(problem.p_x, W) * problem._rate_scale
-    achieved_distortion = problem._D_out(expected_distortion(problem.p_x, W, problem.d))
+    units = problem._units
+    achieved_rate = units.rate_out(channel_mutual_information(problem.p_x, W))
+    achieved_distortion = units.D_out(expected_distortion(problem.p_x, W, problem.d))
     common.update(channel_valid=True, achieved_rate=achieved_rate,
                   achieved_distortion=achieved_distortion)
     if achieved_distortion > D + DISTORTION_TOL * max(1.0, abs(D)):
         return Verification("rejected", f"over budget: the channel's distortion "
                             f"{achieved_distortion:.10g} exceeds D={D:.10g}", **common)
+    if Gamma is not None:
+        achieved_perception = problem.divergence_of(problem.p_x @ W)
+        if achieved_perception > Gamma + DISTORTION_TOL * max(1.0, abs(Gamma)):
+            return Verification("rejected", f"over the perception budget: the channel's "
+                                f"output is at divergence {achieved_perception:.10g} from "
+                                f"p_x, above Gamma={Gamma:.10g}", **common)
     if rate is not None and abs(rate - achieved_rate) > tol:
         return Verification("rejected", f"the claimed rate {rate:.10g} differs from the "
                             f"channel's mutual information {achieved_rate:.10g} "
@@ -501,9 +263,21 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
                         + ("" if rate is None else "; the claimed rate matches it"), **common)
 
 
-def _verify_curve(problem, curve, tol, options) -> Verification:
-    from .errors import InvalidArgumentError
+def _perception_budget(problem, Gamma) -> dict:
+    """``{"Gamma": ...}`` for a perception problem (where it is required), else ``{}``."""
+    if hasattr(problem, "divergence_of"):
+        if Gamma is None:
+            raise InvalidArgumentError("a perception problem's claim needs its budget: "
+                                       "verify(problem, D=..., Gamma=..., ...).")
+        return {"Gamma": check_scalar(Gamma, "Gamma", minimum=0.0)}
+    if Gamma is not None:
+        raise InvalidArgumentError(f"Gamma={Gamma!r} is a perception budget, but this "
+                                   f"{type(problem).__name__} has no perception constraint; "
+                                   "drop Gamma.")
+    return {}
 
+
+def _verify_curve(problem, curve, tol, options) -> Verification:
     try:
         D_values, rates = curve
         D_values = np.array(D_values, dtype=float).ravel()

@@ -15,9 +15,9 @@ import pytest
 
 import rdconvex as rdc
 from rdconvex.closed_forms import binary_hamming_rate
-from rdconvex.curve import END_SLOPE
+from rdconvex.problems.curve import END_SLOPE
 
-from .conftest import random_problem
+from ..conftest import random_problem
 
 matplotlib.use("Agg")
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import rdconvex as rdc
-from rdconvex import screening
+from rdconvex.certify import screening
 
-from .conftest import random_problem
+from ..conftest import random_problem
 
 
 @pytest.mark.parametrize("inf_fraction", [0.0, 0.3])
@@ -16,8 +16,8 @@ def test_screened_matches_full(rng, inf_fraction):
     p, d = random_problem(rng, 40, 60, inf_fraction)
     prob = rdc.RateDistortion(p, d)
     D = prob.D_min + 0.2 * (min(prob.D_max, prob.D_min + 1.0) - prob.D_min)
-    full = prob.solve(D=D, screen=False)
-    screened = prob.solve(D=D, screen=True)
+    full = prob.solve(D=D, screen=False, solver="clarabel")
+    screened = prob.solve(D=D, screen=True, solver="clarabel")
     assert "screened" in screened.message
     assert screened.rate == pytest.approx(full.rate, abs=1e-6)
     assert screened.certificate.gap <= 1e-6
@@ -41,12 +41,14 @@ def test_screen_argument_validated():
     with pytest.raises(rdc.InvalidArgumentError, match="screen"):
         prob.solve(D=0.1, screen="yes")
     with pytest.raises(rdc.InvalidArgumentError, match="screen=True"):
-        prob.solve(D=0.1, screen=True, formulation="dual")
+        prob.solve(D=0.1, screen=True, formulation="dual", solver="clarabel")
+    with pytest.raises(rdc.InvalidArgumentError, match="conic solvers only"):
+        prob.solve(D=0.1, screen=True, solver="ba")
 
 
 def test_failed_conic_solve_carries_the_screening_estimate(rng, monkeypatch):
     from rdconvex.results import Status
-    from rdconvex.solvers.base import SolveInfo
+    from rdconvex.results import SolveInfo
     from rdconvex.solvers.conic import Clarabel
 
     p, d = random_problem(rng, 40, 60)
@@ -55,7 +57,7 @@ def test_failed_conic_solve_carries_the_screening_estimate(rng, monkeypatch):
     monkeypatch.setattr(Clarabel, "solve", lambda self, *a, **k: SolveInfo(
         Status.FAILED, 0, 0.0, "clarabel: solver_error"))
     with pytest.raises(rdc.SolverError, match="screening estimate") as info:
-        prob.solve(D=D, screen=True)
+        prob.solve(D=D, screen=True, solver="clarabel")
     partial = info.value.partial
     assert isinstance(partial, rdc.Result) and partial.solver == "ba"
     assert partial.distortion <= D + 1e-12

@@ -8,16 +8,16 @@ problem. An excluded output ``y`` is certified unused when its Gallager constrai
 .. math:: \sum_x p_x c_x e^{-s d(x,y)} \le 1, \qquad c_x = 1 / \sum_{y'} q_{y'} e^{-s d(x,y')}
 
 holds; violated outputs join ``S`` and the program is solved again. The final answer is
-certified on the full problem by :func:`rdconvex.certify.certify`, so the shortcut never
+certified on the full problem by :func:`rdconvex.certify.classical.certify`, so the shortcut never
 weakens a certificate: a missed output only loosens the lower bound.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp
 
-from .certify import log_kernel, safe_log
+from ..numerics import gallager_log_sums
+from ..solvers import get_solver
 
 #: An excluded output joins the support when its Gallager sum exceeds 1 + this.
 VIOLATION_TOL = 1e-9
@@ -27,13 +27,6 @@ SUPPORT_THRESHOLD = 1e-7
 AUTO_SIZE = 2500
 #: Conic solves before giving up on growing the support (the answer stays certified).
 MAX_ROUNDS = 8
-
-
-def gallager_log_sums(p: np.ndarray, d: np.ndarray, slope: float, q: np.ndarray) -> np.ndarray:
-    """``log sum_x p_x c_x e^{-s d(x,y)}`` for every output ``y`` (``<= 0`` is feasible)."""
-    kernel = log_kernel(d, slope)
-    log_c = -logsumexp(safe_log(q)[None, :] + kernel, axis=1)
-    return logsumexp((np.log(p) + log_c)[:, None] + kernel, axis=0)
 
 
 def violated_outputs(p, d, slope, q, support: np.ndarray, limit: int | None = None):
@@ -46,20 +39,14 @@ def violated_outputs(p, d, slope, q, support: np.ndarray, limit: int | None = No
 
 
 def initial_support(p: np.ndarray, d: np.ndarray, D: float | None, slope: float | None):
-    """A support guess: a loose iterative solve where one is registered, else the
-    argmin outputs; always with each row's best output so the restriction is feasible.
-    Returns ``(support, estimate)``, the estimate being the iterative ``RawSolution``
-    (or ``None``)."""
-    from .solvers import ITERATIVE, _load_iterative
-
-    _load_iterative()
+    """A support guess: the outputs a loose Blahut–Arimoto solve uses, with each row's
+    best output (so the restriction is feasible). Returns ``(support, estimate)``, the
+    estimate being Blahut–Arimoto's ``RawSolution``."""
     rows_best = np.argmin(np.where(np.isfinite(d), d, np.inf), axis=1)
     support = set(rows_best.tolist())
     support.add(int(np.argmin(p @ np.where(np.isfinite(d), d, np.inf))))
-    raw = None
-    if "ba" in ITERATIVE:
-        raw = ITERATIVE["ba"]().solve_rate_distortion(p, d, D=D, slope=slope, tol=1e-6,
-                                                      max_iter=20_000)
-        q = np.asarray(raw.output_pmf, dtype=float)
-        support |= set(np.flatnonzero(q > SUPPORT_THRESHOLD * q.max()).tolist())
+    raw = get_solver("ba").solve_rate_distortion(p, d, D=D, slope=slope, tol=1e-6,
+                                                 max_iter=20_000)
+    q = np.asarray(raw.output_pmf, dtype=float)
+    support |= set(np.flatnonzero(q > SUPPORT_THRESHOLD * q.max()).tolist())
     return np.array(sorted(support)), raw

@@ -24,8 +24,8 @@ import numbers
 
 import numpy as np
 
-from .errors import InvalidArgumentError
-from .results import Curve
+from ..errors import InvalidArgumentError
+from ..results import Curve
 
 #: Points of a curve when neither ``num`` nor ``D`` is given.
 DEFAULT_NUM = 50
@@ -59,13 +59,14 @@ def _end(problem, solve_options) -> float:
     """``D_max``, or where the curve is flat to within the END_SLOPE rule."""
     if math.isfinite(problem.D_max):
         return problem.D_max
-    finite = problem._d[np.isfinite(problem._d)]  # internal units (nats for log-distortions)
+    d = problem.source.d  # internal units (nats for log-distortions)
+    finite = d[np.isfinite(d)]
     spread = float(finite.max() - finite.min()) or 1.0
-    slope = problem._slope_out(END_SLOPE / spread)
+    slope = problem._units.slope_out(END_SLOPE / spread)
     return problem.solve(slope=slope, **solve_options).distortion
 
 
-def rate_distortion_curve(problem, num=None, D=None, *, solver: str = "ba", tol=None,
+def rate_distortion_curve(problem, num=None, D=None, *, solver: str | None = None, tol=None,
                           max_iter=None, solver_options=None, progress: bool = False,
                           extra=None, warm: bool = True) -> Curve:
     r"""Certified :math:`R(D)` on a grid of distortions (see the module docstring).
@@ -78,8 +79,9 @@ def rate_distortion_curve(problem, num=None, D=None, *, solver: str = "ba", tol=
         Number of equally spaced points from ``D_min`` to ``D_max`` (default 50).
     D : array_like, optional
         Instead of ``num``: the distortions to solve at (each ``>= D_min``).
-    solver : str
-        Any installed solver; iterative ones are warm-started point to point.
+    solver : str, optional
+        Any installed solver (default: the problem's default); iterative ones are
+        warm-started point to point.
     tol, max_iter, solver_options :
         As in :meth:`RateDistortion.solve`, for every point.
     progress : bool

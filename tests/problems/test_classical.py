@@ -14,7 +14,7 @@ import pytest
 import rdconvex as rdc
 from rdconvex.closed_forms import binary_entropy, binary_hamming_rate
 
-from .conftest import REQUIRED, TOLERANCE, random_problem
+from ..conftest import REQUIRED, TOLERANCE, random_problem
 
 
 def test_required_solvers_installed():
