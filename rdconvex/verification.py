@@ -16,6 +16,7 @@ import numpy as np
 from ._validation import check_scalar
 from .atoms import channel_mutual_information, expected_distortion
 from .errors import InfeasibleDistortionError, InvalidArgumentError
+from .problems.base import snaps_to
 
 
 #: Default tolerance (in the problem's rate units) within which a claimed rate counts
@@ -292,7 +293,8 @@ def _verify_curve(problem, curve, tol, options) -> Verification:
         raise InvalidArgumentError("curve distortions must be finite numbers.")
     lower = np.full(D_values.size, math.inf)
     upper = np.full(D_values.size, math.inf)
-    feasible = D_values >= problem.D_min - 1e-12 * max(1.0, abs(problem.D_min))
+    feasible = (D_values >= problem.D_min) | np.array([snaps_to(float(D), problem.D_min)
+                                                        for D in D_values])
     if feasible.any():
         solved = problem.curve(D=D_values[feasible], **options)
         order = np.argsort(D_values[feasible], kind="stable")

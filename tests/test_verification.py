@@ -166,3 +166,31 @@ def test_malformed_arguments_raise(prob):
         rdc.verify("hamming", D=0.1, rate=0.3)
     with pytest.raises(rdc.InvalidArgumentError, match="rate"):
         rdc.verify(prob, D=0.1, rate="0.3")
+
+
+# ------------------------------------------------- every family, default solvers
+def _entropy(*probabilities) -> float:
+    return float(-sum(x * np.log(x) for x in probabilities if x > 0))
+
+
+def test_true_perfect_perception_claim_is_accepted_with_the_default_solver():
+    # X ~ Ber(0.3), Hamming, Gamma = 0: both marginals are Ber(0.3), so P(X != Y) = D
+    # fixes the joint [[0.65, 0.05], [0.05, 0.25]] and R(0.1, 0) = 2 h(0.3) - H(joint).
+    rdp = rdc.RateDistortionPerception([0.7, 0.3], 1 - np.eye(2))
+    truth = 2 * _entropy(0.7, 0.3) - _entropy(0.65, 0.05, 0.05, 0.25)
+    assert rdc.verify(rdp, D=0.1, Gamma=0.0, rate=truth, tol=1e-7).valid
+    assert not rdc.verify(rdp, D=0.1, Gamma=0.0, rate=truth - 1e-4, tol=1e-7).valid
+    assert rdc.verify(rdp, curve=([0.1], [truth]), Gamma=0.0, tol=1e-7).valid
+    with pytest.raises(rdc.InvalidArgumentError, match="needs its budget"):
+        rdc.verify(rdp, D=0.1, rate=truth)
+
+
+def test_true_loglik_claim_is_accepted_with_the_default_solver():
+    # Fig. 3: X ~ Ber(0.25), A = BSC(0.1). U ~ Ber(0.1875) is consistent, so
+    # D* = H(X|U) = h(0.1) is a special point with R_ll(D*) = h(0.25) - h(0.1) (Thm 1-iii).
+    ll = rdc.LogLikelihood([0.75, 0.25], [[0.9, 0.1], [0.1, 0.9]])
+    D, truth = _entropy(0.9, 0.1), _entropy(0.75, 0.25) - _entropy(0.9, 0.1)
+    assert rdc.verify(ll, D=D, rate=truth, tol=1e-7).valid
+    assert not rdc.verify(ll, D=D, rate=truth + 1e-4, tol=1e-7).valid
+    with pytest.raises(rdc.InvalidArgumentError, match="no perception constraint"):
+        rdc.verify(ll, D=D, rate=truth, Gamma=0.0)

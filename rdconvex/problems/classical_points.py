@@ -19,6 +19,7 @@ from ..certify import classical as certify_classical
 from ..certify import screening
 from ..errors import InaccurateSolutionWarning, SolverError
 from ..numerics import LARGE_SLOPE_MARGIN, large_slope, min_distortion_channel
+from ..programs.classical import conditioning_scale
 from ..results import RawSolution, SolveInfo, Status
 from .base import CertifiedPoint, Source, snaps_to
 
@@ -50,6 +51,7 @@ def solve_screened(source: Source, adapter, D, slope, tol, max_iter, solver_opti
     Result, attached to the :class:`~rdconvex.errors.SolverError` if the conic solver
     fails."""
     p, d, m = source.p, source.d, source.m
+    scale = conditioning_scale(d)  # of the whole problem, as program() prints it
     support, estimate = screening.initial_support(p, d, D, slope)
     iterations, elapsed = 0, 0.0
     for rounds in range(1, screening.MAX_ROUNDS + 1):
@@ -57,7 +59,7 @@ def solve_screened(source: Source, adapter, D, slope, tol, max_iter, solver_opti
             raw = adapter.solve_rate_distortion(p, d[:, support], D=D, slope=slope, tol=tol,
                                                 max_iter=max_iter,
                                                 solver_options=solver_options,
-                                                verbose=verbose)
+                                                verbose=verbose, scale=scale)
         except SolverError as exc:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InaccurateSolutionWarning)

@@ -74,14 +74,14 @@ class ConicSolver(Adapter):
 
     def solve_rate_distortion(self, p, d, *, D=None, slope=None, tol=None, max_iter=None,
                               solver_options=None, formulation: str = "primal",
-                              verbose: bool = False) -> RawSolution:
+                              verbose: bool = False, scale: float | None = None) -> RawSolution:
         """Program (2) (or its Gallager dual) on the reduced data, built with the
-        conditioning scale (:func:`rdconvex.programs.classical.conditioning_scale`),
-        solved and read back (:meth:`~rdconvex.programs.base.Program.read_point`)."""
+        conditioning ``scale`` (default :func:`rdconvex.programs.classical.conditioning_scale`
+        of ``d``), solved and read back (:meth:`~rdconvex.programs.base.Program.read_point`)."""
         if formulation not in ("primal", "dual"):
             raise InvalidArgumentError(
                 f"formulation={formulation!r} is not supported; use 'primal' or 'dual'.")
-        scale = classical.conditioning_scale(d)
+        scale = classical.conditioning_scale(d) if scale is None else scale
         if formulation == "dual" and slope is None:
             prog = classical.dual(p, d, D, scale=scale)
         else:

@@ -20,9 +20,10 @@ from scipy.special import entr
 import rdconvex as rdc
 from rdconvex.closed_forms import binary_hamming_rate
 from rdconvex.errors import InfeasibleDistortionError, InvalidArgumentError
-from rdconvex.iterative import ba
+from rdconvex.iterative import ba, ba_slope
+from rdconvex.solvers.ba import BlahutArimoto
 
-from .conftest import CONIC, TOLERANCE, random_problem
+from ..conftest import CONIC, TOLERANCE, random_problem
 
 BA_GAP = 1e-9
 
@@ -163,20 +164,20 @@ def test_straight_piece_mixing_hits_D(where):
 # ------------------------------------------------------------------------ screening
 
 def test_screened_outputs_are_outside_every_optimum():
-    """The certified screening test (module docstring of rdconvex.iterative.ba) only
-    drops outputs whose Gallager sum at the optimum is < 1."""
+    """The certified screening test (module docstring of rdconvex.iterative.ba_slope)
+    only drops outputs whose Gallager sum at the optimum is < 1."""
     screened_any = False
     for seed in range(4):
         rng = np.random.default_rng(100 + seed)
         p, d = random_problem(rng, 60, 80)
         slope = 5.0 + 5 * seed
-        solver = ba._Solver(p, d, ba._Budget(10**6, None), {})
-        kernel = ba._Kernel(d, slope)
+        solver = ba_slope.SlopeSolver(p, d, ba_slope.Budget(10**6, None), {})
+        kernel = ba_slope.Kernel(d, slope)
         optimum = solver.solve_slope(kernel, tol=1e-13)
-        _, c_star = ba._gallager(kernel.K, p, optimum.q)
+        _, c_star = ba_slope.gallager(kernel.K, p, optimum.q)
         q = np.full(d.shape[1], 1.0 / d.shape[1])
         for _ in range(300):  # partly converged points, log M from ~1e-1 down
-            Z, c = ba._gallager(kernel.K, p, q)
+            Z, c = ba_slope.gallager(kernel.K, p, q)
             dead = solver._screen(kernel.K, p, Z, c, math.log(c.max()))
             assert np.all(c_star[dead] < 1.0), "screened an output of the optimal support"
             screened_any |= bool(dead.any())
@@ -263,6 +264,6 @@ def test_failure_paths():
     with pytest.raises(InfeasibleDistortionError, match="below D_min"):
         ba.blahut_arimoto_distortion([0.5, 0.5], d + 0.1, D=0.05)
     with pytest.raises(InvalidArgumentError, match="exactly one"):
-        ba.BlahutArimoto().solve_rate_distortion(np.array([0.5, 0.5]), d)
+        BlahutArimoto().solve_rate_distortion(np.array([0.5, 0.5]), d)
     with pytest.raises(rdc.InvalidDistortionError):
         ba.blahut_arimoto([0.5, 0.5], [[0.0, np.inf], [np.inf, np.inf]], 1.0)
