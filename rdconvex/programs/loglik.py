@@ -9,7 +9,13 @@ Both builders take validated data in nats and return an unsolved
 * :func:`special_point_lp` -- the two linear programs whose values are the ends of the
   interval ``[D1, D2]`` of special operating points (Theorem 1-(iii), Corollary 1):
   extremes of ``D*(Q) = sum_u Q_u H(A[:,u])`` over the polytope of ``P_U`` consistent
-  with ``(X, A)``.
+  with ``(X, A)``; :func:`special_point_lp_arrays` is the same LP as arrays (for an LP
+  solver and for its duality certificate).
+
+Their values in the problem's terms: :func:`d_min_objective` (the objective of (8) at a
+``Q``) and :func:`decoder_channel` (the randomised maximum-likelihood decoder of a
+``Q``); ``Program.read_point()`` gives ``Q`` for (8) and a :class:`SpecialPointLP` for
+the special-point LPs.
 """
 
 from __future__ import annotations
@@ -17,8 +23,56 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 
+from typing import NamedTuple
+
 from .. import atoms
+from ..numerics import safe_log
 from .base import Program, Row
+
+
+class SpecialPointLP(NamedTuple):
+    """A solved special-point LP read back: the consistent ``P_U`` and the duals of
+    ``[A; 1^T] Q = [p; 1]`` (consistency rows, then the simplex row)."""
+
+    Q: np.ndarray
+    duals: np.ndarray
+
+
+def d_min_objective(p: np.ndarray, ties: np.ndarray, Q) -> float:
+    """The objective of (8) at ``Q``, in nats (``inf`` if ``Q`` vanishes on some ``T(x)``)."""
+    mass = np.where(ties, np.asarray(Q, dtype=float)[None, :], 0.0).sum(axis=1)
+    return float(p @ -safe_log(mass))
+
+
+def decoder_channel(Q, ties: np.ndarray) -> np.ndarray:
+    r"""The randomised maximum-likelihood decoder of a tie randomisation ``Q``.
+
+    .. math:: W(u|x) = \frac{Q_u\, 1[u \in T(x)]}{\sum_{u' \in T(x)} Q_{u'}}
+
+    (uniform on ``T(x)`` where ``Q`` vanishes on it). At a minimiser of (8) its mutual
+    information equals the optimum of (8).
+    """
+    W = np.where(ties, np.asarray(Q, dtype=float)[None, :], 0.0)
+    sums = W.sum(axis=1, keepdims=True)
+    empty = sums[:, 0] <= 0
+    W[empty] = ties[empty]
+    sums[empty] = ties[empty].sum(axis=1, keepdims=True)
+    return W / sums
+
+
+def _read_tie_randomization(program: Program) -> np.ndarray | None:
+    Q = program.variables_by_name["Q"].value
+    if Q is None or not np.all(np.isfinite(Q)):
+        return None
+    return np.asarray(Q, dtype=float)
+
+
+def _read_special_point(program: Program) -> SpecialPointLP | None:
+    Q = _read_tie_randomization(program)
+    consistency, simplex = program["consistency"].dual_value, program["simplex"].dual_value
+    if Q is None or consistency is None or simplex is None:
+        return None
+    return SpecialPointLP(Q, np.append(consistency, simplex).astype(float))
 
 
 def _tie_sets_text(ties: np.ndarray) -> str:
@@ -48,7 +102,15 @@ def rate_at_d_min(p: np.ndarray, ties: np.ndarray) -> Program:
     Returns
     -------
     Program
-        Variable ``Q``; constraints ``simplex`` and ``nonnegative``.
+        Variable ``Q``; constraints ``simplex`` and ``nonnegative``;
+        ``read_point()`` is ``Q`` (``None`` without a finite point).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ties = np.array([[True, True, False], [False, True, True], [True, False, True]])
+    >>> print(rate_at_d_min(np.array([0.5, 0.3, 0.2]), ties).text().splitlines()[1])
+      minimize   sum_x p[x] * ( -log sum_{u in T(x)} Q[u] )
     """
     n, k = ties.shape
     B = ties.astype(float)
@@ -64,7 +126,19 @@ def rate_at_d_min(p: np.ndarray, ties: np.ndarray) -> Program:
                           f"n={n} source symbols, k={k} values of u"),
                    sense_text="minimize", sense_latex="min", objective_row=obj_row,
                    variables={"Q": Q}, variable_text={"Q": f"{k} tie-randomisation pmf on U"},
-                   rows=rows, data={"p": p, "T(x) = argmax_u A[x,u]": _tie_sets_text(ties)})
+                   rows=rows, data={"p": p, "T(x) = argmax_u A[x,u]": _tie_sets_text(ties)},
+                   reader=_read_tie_randomization)
+
+
+def special_point_lp_arrays(p: np.ndarray, likelihood: np.ndarray,
+                            column_entropy: np.ndarray, sense: str):
+    """:func:`special_point_lp` as arrays ``(c, A_eq, b_eq)`` of ``min c^T Q`` s.t.
+    ``A_eq Q = b_eq``, ``Q >= 0`` (``c = -H(A)`` for ``sense="max"``); the last row of
+    ``A_eq`` is the simplex row ``sum_u Q_u = 1``."""
+    A_eq = np.vstack([likelihood, np.ones(likelihood.shape[1])])
+    b_eq = np.append(p, 1.0)
+    c = column_entropy if sense == "min" else -column_entropy
+    return c, A_eq, b_eq
 
 
 def special_point_lp(p: np.ndarray, likelihood: np.ndarray, column_entropy: np.ndarray,
@@ -96,7 +170,8 @@ def special_point_lp(p: np.ndarray, likelihood: np.ndarray, column_entropy: np.n
     -------
     Program
         Variable ``Q``; constraints ``consistency`` (``A Q = p``), ``simplex``,
-        ``nonnegative``.
+        ``nonnegative``; ``read_point()`` is a :class:`SpecialPointLP` (``None``
+        without a point).
     """
     n, k = likelihood.shape
     Q = cp.Variable(k, nonneg=True, name="Q")
@@ -116,4 +191,5 @@ def special_point_lp(p: np.ndarray, likelihood: np.ndarray, column_entropy: np.n
                    sense_text="minimize" if sense == "min" else "maximize",
                    sense_latex="min" if sense == "min" else "max", objective_row=obj_row,
                    variables={"Q": Q}, variable_text={"Q": f"{k} pmf P_U"}, rows=rows,
-                   data={"p": p, "A = P_X|U": likelihood, "H(A[:,u]) (nats)": column_entropy})
+                   data={"p": p, "A = P_X|U": likelihood, "H(A[:,u]) (nats)": column_entropy},
+                   reader=_read_special_point)
