@@ -12,6 +12,7 @@ from .errors import (
     InvalidChannelError,
     InvalidDistortionError,
     InvalidDistributionError,
+    NoTranslationError,
     ProblemFileError,
     RDConvexError,
     SolverError,
@@ -40,7 +41,6 @@ _LAZY = {
     "single_parameter_bound": "rdconvex.section4",
     "translation_interval": "rdconvex.section4",
     "in_interval": "rdconvex.section4",
-    "NoTranslationError": "rdconvex.section4",
     "SingleParameterDual": "rdconvex.section4",
     "LambdaIntervals": "rdconvex.section4",
     "Membership": "rdconvex.section4",
@@ -68,6 +68,6 @@ __all__ = [
     "RateDistortion", "Result", "Certificate", "Status", "installed_solvers", "atoms",
     "closed_forms", "RDConvexError", "InvalidDistributionError", "InvalidDistortionError",
     "InvalidChannelError", "InvalidArgumentError", "InfeasibleDistortionError",
-    "UnknownSolverError", "ProblemFileError", "SolverError", "InaccurateSolutionWarning",
+    "UnknownSolverError", "ProblemFileError", "SolverError", "NoTranslationError", "InaccurateSolutionWarning",
     *_LAZY,
 ]

@@ -29,7 +29,8 @@ def check_units(units) -> str:
     return units
 
 
-def _as_float_array(value, name: str, error) -> np.ndarray:
+def as_float_array(value, name: str, error) -> np.ndarray:
+    """``value`` as a float64 array, or ``error`` naming ``name`` when it is not numeric."""
     if isinstance(value, (str, bytes)):
         raise error(f"{name} must be numeric, got the string {value!r}.")
     try:
@@ -41,7 +42,7 @@ def _as_float_array(value, name: str, error) -> np.ndarray:
 
 def check_pmf(p, name: str = "p_x", normalize: bool = False) -> np.ndarray:
     """Validate a probability vector and return it as a float64 copy."""
-    p = _as_float_array(p, name, InvalidDistributionError)
+    p = as_float_array(p, name, InvalidDistributionError)
     if p.ndim != 1:
         raise InvalidDistributionError(
             f"{name} must be a 1-D probability vector, got an array of shape {p.shape}."
@@ -72,7 +73,7 @@ def check_pmf(p, name: str = "p_x", normalize: bool = False) -> np.ndarray:
 
 def check_distortion(d, n: int, name: str = "d") -> np.ndarray:
     """Validate an ``n x m`` distortion matrix with entries in ``[0, +inf]``."""
-    d = _as_float_array(d, name, InvalidDistortionError)
+    d = as_float_array(d, name, InvalidDistortionError)
     if d.ndim != 2 or d.shape[0] != n or d.shape[1] == 0:
         raise InvalidDistortionError(
             f"{name} must be a 2-D array of shape (n, m) = ({n}, m) with m >= 1 "
@@ -117,7 +118,7 @@ def check_scalar(value, name: str, *, minimum: float | None = None,
 def check_channel(W, shape: tuple[int, int], name: str = "channel",
                   tol: float = SUM_TOL) -> np.ndarray:
     """Validate a row-stochastic matrix of the given shape (rows = inputs)."""
-    W = _as_float_array(W, name, InvalidChannelError)
+    W = as_float_array(W, name, InvalidChannelError)
     if W.shape != tuple(shape):
         raise InvalidChannelError(
             f"{name} must have shape {tuple(shape)} (rows = source symbols, columns = "
@@ -168,7 +169,7 @@ def check_warm_start(warm_start, m: int):
     if slope is not None and not (math.isfinite(slope) and slope > 0):
         slope = None
     if q is not None:
-        q = _as_float_array(q, "warm_start output_pmf", InvalidArgumentError)
+        q = as_float_array(q, "warm_start output_pmf", InvalidArgumentError)
         if q.shape != (m,) or not np.all(np.isfinite(q)) or np.any(q < 0) or q.sum() <= 0:
             raise InvalidArgumentError(
                 f"warm_start output_pmf must be a nonnegative vector of length {m} with "

@@ -40,6 +40,11 @@ class ProblemFileError(RDConvexError):
     """A problem file cannot be read or has an invalid field."""
 
 
+class NoTranslationError(RDConvexError):
+    """Section IV: (13) has no usable nonnegative solution at this ``lam``, or the set
+    ``I`` of Theorem 3 is empty on the searched range."""
+
+
 class SolverError(RDConvexError):
     """A solver failed to return a usable point.
 

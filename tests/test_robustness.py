@@ -43,13 +43,17 @@ def _run_counted(label: str, property_test, capsys) -> None:
     """Run a hypothesis property test and report how many cases it tried (a local
     count: no test depends on another's order or on a global counter)."""
     tried = [0]
+    original = property_test.hypothesis.inner_test
 
     def counted(*args, **kwargs):
         tried[0] += 1
-        property_test(*args, **kwargs)
+        return original(*args, **kwargs)
 
     property_test.hypothesis.inner_test = counted
-    property_test()
+    try:
+        property_test()
+    finally:
+        property_test.hypothesis.inner_test = original
     with capsys.disabled():
         print(f"\n[robustness] {label}: {tried[0]} malformed cases tried")
     assert tried[0] > 0

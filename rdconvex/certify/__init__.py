@@ -4,6 +4,11 @@
   Csiszár dual point (lower).
 - :mod:`.screening` — which outputs a screened solve may leave out, certified by their
   dual constraints.
+- :mod:`.loglik` — R_ll(D_min) by (8) (decoder channel / dual of (8)), the special-point
+  interval (LP duality) and its Farkas certificate of emptiness.
+- :mod:`.perception` — R(D, Gamma) and R(D, 0) (repaired feasible channel / support
+  function and entropic-OT dual bounds).
+- :mod:`.single_parameter` — the objective of (22) at a given lambda, a lower bound on R(D).
 """
 
 from .classical import best_lower_bound, certify, lower_bound, lower_bounds, repair_channel

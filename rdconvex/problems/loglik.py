@@ -37,7 +37,7 @@ from scipy.special import entr, rel_entr, xlogy
 from .. import closed_forms
 from .._validation import (
     SUM_TOL,
-    _as_float_array,
+    as_float_array,
     check_channel,
     check_iteration_args,
     check_pmf,
@@ -82,7 +82,7 @@ def check_likelihood(A, n: int, normalize: bool = False,
     >>> check_likelihood([[9, 1], [1, 9]], 2, normalize=True).tolist()
     [[0.9, 0.1], [0.1, 0.9]]
     """
-    A = _as_float_array(A, name, InvalidChannelError)
+    A = as_float_array(A, name, InvalidChannelError)
     if A.ndim != 2 or A.shape[0] != n or A.shape[1] == 0:
         hint = (" (it looks transposed: rows must be source symbols x, columns u)"
                 if A.ndim == 2 and A.shape[1] == n and A.shape[0] != n else "")
@@ -445,7 +445,7 @@ def log_loss_rate(p_x, D, units: str = "nats", normalize: bool = False):
     units = check_units(units)
     if np.ndim(D) == 0:
         return closed_forms.log_loss_rate(p, check_scalar(D, "D", minimum=0.0), units)
-    values = _as_float_array(D, "D", InvalidArgumentError)
+    values = as_float_array(D, "D", InvalidArgumentError)
     if values.ndim != 1:
         raise InvalidArgumentError(f"D must be a number or a 1-D array, got shape {values.shape}.")
     for i, value in enumerate(values):

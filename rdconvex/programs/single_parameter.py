@@ -11,7 +11,7 @@ feasible set ``I`` needs a coupling test. So there are three printable objects h
 
 * :func:`formulation` -- (22) itself, a :class:`Formulation` with ``.text()`` /
   ``.latex()`` (a 1-D maximisation is not a cvxpy problem: it is solved by a bounded
-  scalar search, see :func:`rdconvex.translation.single_parameter_dual`);
+  scalar search, see :func:`rdconvex.section4.dual.single_parameter_dual`);
 * :func:`at_lambda` -- at a fixed ``lam``, the best ``mu`` solving (13): a concave
   maximisation with linear constraints (a :class:`~rdconvex.programs.base.Program`);
 * :func:`coupling` -- at a fixed ``lam`` and ``mu``, the LP that decides whether some
@@ -24,32 +24,26 @@ All builders take validated data in nats (``p`` a pmf, ``d`` an ``n x m`` matrix
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cvxpy as cp
 import numpy as np
 
+from ..numerics import log_kernel, normalised_pmf, row_minima, safe_log
 from .base import Program, Row, _fmt
-
-
-def row_minima(d: np.ndarray) -> np.ndarray:
-    """``r[x] = min_y d[x,y]`` over finite entries (0 for an all-``inf`` row)."""
-    finite = np.isfinite(d)
-    r = np.where(finite, d, np.inf).min(axis=1)
-    return np.where(np.isfinite(r), r, 0.0)
 
 
 def scaled_kernel(d: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
     """``(r, V')`` with ``V'[x,y] = exp(-lam (d[x,y] - r[x]))`` (0 where ``d = inf``).
 
-    Every row of ``V'`` with a finite entry has maximum exactly 1, so nothing
-    underflows for large ``lam * d`` that matters: ``mu[x] = exp(lam r[x]) nu[x]``
-    turns (13) into ``sum_x nu[x] V'[x,y] = 1`` with ``0 <= nu <= 1``.
+    ``r[x] = min_y d[x,y]`` over finite entries (0 for an all-``inf`` row). Every row of
+    ``V'`` with a finite entry has maximum exactly 1, so nothing that matters underflows
+    for large ``lam * d``: ``mu[x] = exp(lam r[x]) nu[x]`` turns (13) into
+    ``sum_x nu[x] V'[x,y] = 1`` with ``0 <= nu <= 1``.
     """
     r = row_minima(d)
-    finite = np.isfinite(d)
-    log_kernel = np.full(d.shape, -np.inf)
-    log_kernel[finite] = -lam * (d - r[:, None])[finite]
-    return r, np.exp(log_kernel)
+    r = np.where(np.isfinite(r), r, 0.0)
+    return r, np.exp(log_kernel(d - r[:, None], lam))
 
 
 def at_lambda(p: np.ndarray, d: np.ndarray, lam: float, D: float | None = None,
@@ -84,12 +78,14 @@ def at_lambda(p: np.ndarray, d: np.ndarray, lam: float, D: float | None = None,
         ``H(X) + sum_x p_x log mu_x``).
     tol : float
         ``0`` for the equality (13); ``> 0`` relaxes it to ``|sum_x ... - 1| <= tol``
-        (how :mod:`rdconvex.translation` solves it when ``V`` is nearly singular).
+        (how :mod:`rdconvex.section4.normaliser` solves it when ``V`` is nearly singular).
 
     Returns
     -------
     Program
         Variable ``mu`` (or ``nu``); constraints ``normalisation (13)``, ``bound``.
+        Once solved, ``read_point()`` gives an :class:`AtLambdaPoint` (``mu``,
+        ``log_mu``, ``nu``).
     """
     n, m = d.shape
     r, kernel = scaled_kernel(d, lam)
@@ -103,11 +99,44 @@ def at_lambda(p: np.ndarray, d: np.ndarray, lam: float, D: float | None = None,
     column_sums = kernel.T @ var
     if tol > 0:
         normalisation = cp.abs(column_sums - 1.0) <= tol
-        eq_text, eq_latex = f"|... - 1| <= {tol:.3g}", rf"\in [1 \pm {tol:.3g}]"
     else:
         normalisation = column_sums == 1.0
-        eq_text, eq_latex = "= 1", "= 1"
     constraints = {"normalisation (13)": normalisation, "bound": var <= 1.0}
+    objective_row, rows = _at_lambda_rows(scaled, name, lam, D, tol)
+    data = {"p": p, "d": d, "lam": float(lam), "H(X) (nats)": entropy}
+    if scaled:
+        data["r = row minima of d"] = r
+
+    def reader(program: Program) -> AtLambdaPoint:
+        nu = np.clip(np.asarray(var.value, dtype=float), 0.0, 1.0)
+        log_mu = safe_log(nu) + lam * r
+        with np.errstate(over="ignore"):
+            return AtLambdaPoint(np.exp(log_mu), log_mu, nu)
+
+    return Program(objective, constraints,
+                   title=(f"(22) at fixed lam: the normalising mu of (13) with the largest "
+                          f"sum_x p[x] log mu[x], n={n} source symbols, m={m} outputs"),
+                   sense_text="maximize", sense_latex="max", objective_row=objective_row,
+                   variables={name: var},
+                   variable_text={name: f"{n} normalising weights"},
+                   rows=rows, data=data, parameters={}, reader=reader)
+
+
+class AtLambdaPoint(NamedTuple):
+    """A solved :func:`at_lambda` in the problem's terms: ``mu`` (``inf`` only on
+    overflow), ``log mu`` and the row-scaled ``nu = mu exp(-lam r)`` in ``[0, 1]``."""
+
+    mu: np.ndarray
+    log_mu: np.ndarray
+    nu: np.ndarray
+
+
+def _at_lambda_rows(scaled: bool, name: str, lam: float, D, tol: float):
+    """The objective row and the constraint rows of :func:`at_lambda`, as text/LaTeX."""
+    if tol > 0:
+        eq_text, eq_latex = f"|... - 1| <= {tol:.3g}", rf"\in [1 \pm {tol:.3g}]"
+    else:
+        eq_text, eq_latex = "= 1", "= 1"
     if scaled:
         norm_text = (f"sum_x nu[x] exp(-lam (d[x,y] - r[x])) {eq_text}  for every y   "
                      "(mu[x] = exp(lam r[x]) nu[x])")
@@ -129,17 +158,7 @@ def at_lambda(p: np.ndarray, d: np.ndarray, lam: float, D: float | None = None,
     rows = [Row("normalisation (13)", norm_text, norm_latex),
             Row("bound", f"{name} <= 1  (implied by (13))", rf"\{name} \le 1"),
             Row("nonnegative", f"{name} >= 0", rf"\{name} \ge 0")]
-    data = {"p": p, "d": d, "lam": float(lam), "H(X) (nats)": entropy}
-    if scaled:
-        data["r = row minima of d"] = r
-    return Program(objective, constraints,
-                   title=(f"(22) at fixed lam: the normalising mu of (13) with the largest "
-                          f"sum_x p[x] log mu[x], n={n} source symbols, m={m} outputs"),
-                   sense_text="maximize", sense_latex="max",
-                   objective_row=Row("objective", obj_text, obj_latex),
-                   variables={name: var},
-                   variable_text={name: f"{n} normalising weights"},
-                   rows=rows, data=data, parameters={})
+    return Row("objective", obj_text, obj_latex), rows
 
 
 def coupling(p: np.ndarray, likelihood: np.ndarray) -> Program:
@@ -158,7 +177,8 @@ def coupling(p: np.ndarray, likelihood: np.ndarray) -> Program:
     Returns
     -------
     Program
-        Variable ``Q``; constraints ``simplex``, ``nonnegative``.
+        Variable ``Q``; constraints ``simplex``, ``nonnegative``. Once solved,
+        ``read_point()`` gives ``Q`` clipped at 0 and renormalised.
     """
     n, m = likelihood.shape
     Q = cp.Variable(m, nonneg=True, name="Q")
@@ -173,7 +193,8 @@ def coupling(p: np.ndarray, likelihood: np.ndarray) -> Program:
                           f"through P_X|Y = diag(mu) exp(-lam d), n={n}, m={m}"),
                    sense_text="minimize", sense_latex="min", objective_row=obj_row,
                    variables={"Q": Q}, variable_text={"Q": f"{m} output pmf"}, rows=rows,
-                   data={"p": p, "A = diag(mu) exp(-lam d)": likelihood})
+                   data={"p": p, "A = diag(mu) exp(-lam d)": likelihood},
+                   reader=lambda program: normalised_pmf(Q.value, m))
 
 
 @dataclass(frozen=True, eq=False)

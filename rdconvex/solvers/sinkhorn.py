@@ -1,4 +1,5 @@
-"""``solver="sinkhorn"``: R(D, 0) as entropic optimal transport (:mod:`rdconvex.iterative.sinkhorn`)."""
+"""``solver="sinkhorn"``: R(D, 0) as entropic optimal transport
+(:mod:`rdconvex.iterative.sinkhorn`)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class Sinkhorn(IterativeAdapter):
         return RawSolution(channel, solution.lam, np.array(p_out, dtype=float), info), solution
 
     def scale(self, a, b, cost, lam: float, *, f0=None, tol=None, max_iter=None):
-        """One Sinkhorn scaling at multiplier ``lam`` (:func:`rdconvex.iterative.sinkhorn.sinkhorn`)."""
+        """One Sinkhorn scaling at multiplier ``lam``
+        (:func:`rdconvex.iterative.sinkhorn.sinkhorn`)."""
         tol, max_iter = self.settings(tol, max_iter)
         return _sinkhorn.sinkhorn(a, b, cost, lam, f0=f0, tol=tol, max_iter=max_iter)

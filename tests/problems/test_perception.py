@@ -28,14 +28,11 @@ from scipy.special import entr, rel_entr
 
 import rdconvex as rdc
 from rdconvex.closed_forms import binary_hamming_rate
-from rdconvex.perception import (
-    PERCEPTION_ROUNDING,
-    RateDistortionPerception,
-    perception_scheme,
-    theorem4_scheme,
-)
+from rdconvex.certify.perception import PERCEPTION_ROUNDING
+from rdconvex.problems.perception import RateDistortionPerception
+from rdconvex.schemes import perception_scheme, theorem4_scheme
 
-from .conftest import CONIC, TOLERANCE
+from ..conftest import CONIC, TOLERANCE
 
 DIVERGENCES = ("tv", "kl", "reverse_kl", "hellinger", "chi2", "wasserstein")
 TOL = {**TOLERANCE, "sinkhorn": 1e-9}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import rdconvex as rdc
-from rdconvex.perception import cp_factor
+from rdconvex.schemes.cp_factor import cp_factor
 
 
 @pytest.mark.parametrize("n", [2, 3, 6])

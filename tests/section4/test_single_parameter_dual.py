@@ -22,7 +22,8 @@ from scipy.special import entr
 import rdconvex as rdc
 from rdconvex import closed_forms as cf
 from rdconvex.programs import single_parameter as programs
-from rdconvex.translation import (
+from rdconvex.solvers import get_solver
+from rdconvex.section4 import (
     NoTranslationError,
     in_interval,
     single_parameter_bound,
@@ -31,7 +32,7 @@ from rdconvex.translation import (
     translation_interval,
 )
 
-from .conftest import ALL, TOLERANCE
+from ..conftest import ALL, TOLERANCE
 
 HAMMING = 1.0 - np.eye(2)
 P3 = np.array([0.5, 0.3, 0.2])
@@ -315,7 +316,7 @@ def test_program_at_lambda_solves_to_translate_mu():
     assert not translate(p, d, lam).unique
     prog = programs.at_lambda(p, d, lam, D)
     assert "[normalisation (13)]" in str(prog) and r"\mu_x" in prog.latex()
-    prog.solve(solver="CLARABEL")
+    get_solver("clarabel", task="program").solve(prog)
     mu = prog.variables_by_name["mu"].value
     tr = translate(p, d, lam)
     # An interior-point maximiser of a flat concave objective is accurate to ~1e-5 only
@@ -331,13 +332,13 @@ def test_program_at_lambda_scaled_rows_and_coupling():
     d = D3 + 2.0  # row minima 2: the program is written in nu = mu exp(-lam r)
     prog = programs.at_lambda(P3, d, 1.5)
     assert "nu" in prog.variables_by_name and "r = row minima of d" in str(prog)
-    prog.solve(solver="CLARABEL")
+    get_solver("clarabel", task="program").solve(prog)
     nu = prog.variables_by_name["nu"].value
     np.testing.assert_allclose(nu * math.exp(1.5 * 2.0), translate(P3, d, 1.5).mu, rtol=1e-6)
     for lam, member in ((2.0, True), (0.5, False)):
         tr = translate(P3, D3, lam)
         coupling = programs.coupling(P3, np.asarray(tr.loglik.p_x_given_u))
-        coupling.solve(solver="CLARABEL")
+        get_solver("clarabel", task="program").solve(coupling)
         assert (coupling.value < 1e-7) == member == in_interval(P3, D3, lam).member
 
 
@@ -380,7 +381,7 @@ def test_zero_probability_symbols_are_dropped_for_I():
 
 
 def test_problem_files_match_their_generators():
-    root = __import__("pathlib").Path(__file__).resolve().parents[1] / "problems"
+    root = __import__("pathlib").Path(__file__).resolve().parents[2] / "problems"
     example1 = rdc.load_problem(root / "example1.toml").problem
     np.testing.assert_array_equal(example1.p_x, [0.8, 0.2])
     np.testing.assert_array_equal(example1.d, HAMMING)

@@ -21,9 +21,9 @@ import pytest
 
 import rdconvex as rdc
 from rdconvex import closed_forms as cf
-from rdconvex.translation import NoTranslationError, in_interval, translate
+from rdconvex.section4 import NoTranslationError, in_interval, translate
 
-from .conftest import TOLERANCE
+from ..conftest import TOLERANCE
 
 HAMMING = 1.0 - np.eye(2)
 #: A non-symmetric 3-symbol distortion (no two rows or columns alike).
@@ -265,7 +265,7 @@ def test_translation_is_frozen():
 # ------------------------------------------------- printed outputs in docs
 
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 BLOCK = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
 
 
@@ -307,7 +307,7 @@ def regenerate(path: Path) -> None:
 @pytest.mark.parametrize("name", ["programs.md", "section4.md"])
 def test_doc_outputs_are_what_the_code_prints(name):
     """The outputs shown in the docs are generated, never typed: re-run and compare.
-    (Regenerate with ``python -m tests.test_translation``.)"""
+    (Regenerate with ``python -m tests.section4.test_translation``.)"""
     pairs = doc_outputs(DOCS / name)
     assert pairs, f"{name} shows no outputs"
     for _, _, shown, produced in pairs:

@@ -1,0 +1,352 @@
+r"""Perception divergences ``gamma(p, q)`` of Section V (33): one object per divergence.
+
+Each :class:`Divergence` keeps in one place what the rest of the package needs of it
+(as CVXPY's atoms keep expression, value and curvature together):
+
+* :meth:`Divergence.constraints` — the DCP constraint ``gamma(p, q) <= Gamma`` on the
+  output pmf variable ``q`` (convex in ``q``), with its plain-text and LaTeX rows;
+* :meth:`Divergence.value` — ``gamma(p, q)`` in float64;
+* :meth:`Divergence.support_bound` — an upper bound on the support function
+  ``sigma(c) = max {c^T q : q in simplex, gamma(p, q) <= Gamma}`` of the divergence
+  ball (what the lower bound of :mod:`rdconvex.certify.perception` needs);
+* ``text``/``latex`` and ``information_units`` (``Gamma`` is in nats/bits: the two KL).
+
+===============  ===========================================================  ========
+name             definition (``p`` = source pmf, ``q`` = output pmf)          DCP form
+===============  ===========================================================  ========
+``tv``           ``1/2 sum |p - q|`` (total variation)                        ``norm1``
+``kl``           ``KL(p || q) = sum p log(p/q)``                              ``rel_entr``
+``reverse_kl``   ``KL(q || p) = sum q log(q/p)``                              ``rel_entr``
+``hellinger``    ``1/2 sum (sqrt p - sqrt q)^2 = 1 - sum sqrt(p q)``          ``sqrt``
+``chi2``         Pearson ``chi^2(q || p) = sum (q - p)^2 / p``                ``square``
+``wasserstein``  ``min_pi <pi, c>`` over couplings ``pi`` of ``(p, q)``       LP
+===============  ===========================================================  ========
+
+The Wasserstein value needs an optimal transport plan (a linear program); atoms do not
+solve programs, so :meth:`Wasserstein.value` takes the plan, and
+:func:`rdconvex.certify.perception.divergence_value` solves for it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import cvxpy as cp
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import logsumexp, rel_entr
+
+from .information import kl_divergence
+
+
+class ConstraintRow(NamedTuple):
+    """One named constraint of a divergence with its plain text and LaTeX."""
+
+    name: str
+    constraint: cp.Constraint
+    text: str
+    latex: str
+
+
+class DivergenceBlock(NamedTuple):
+    """What ``gamma(p, q) <= Gamma`` adds to a program: rows and extra variables."""
+
+    rows: list
+    variables: dict
+    variable_text: dict
+
+
+def _bounded_min(fun, lo, hi, extra=()):
+    """Smallest value of ``fun`` seen over a bounded golden-section search in
+    ``[lo, hi]`` plus the points ``extra`` (every evaluation is a valid bound)."""
+    seen = [fun(x) for x in (lo, hi, *extra)]
+    res = minimize_scalar(fun, bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-12 * max(1.0, abs(hi - lo)), "maxiter": 500})
+    seen.append(float(res.fun))
+    seen = [v for v in seen if np.isfinite(v) or v == -math.inf]
+    return min(seen) if seen else math.inf
+
+
+def _zero_max(p, c) -> float:
+    """Largest finite ``c_y`` over outputs with ``p_y = 0``."""
+    mask = (p <= 0) & np.isfinite(c)
+    return float(np.max(c[mask])) if np.any(mask) else -math.inf
+
+
+class Divergence:
+    """Base of the perception divergences (see the module docstring)."""
+
+    #: Registry key (``divergence=`` of :class:`~rdconvex.RateDistortionPerception`).
+    name: str = ""
+    #: ``gamma(p, q)`` written out, plain text and LaTeX.
+    text: str = ""
+    latex: str = ""
+    #: ``Gamma`` is an amount of information (converted with the problem's units).
+    information_units: bool = False
+    #: ``gamma = +inf`` unless ``q`` vanishes where ``p`` does.
+    needs_support: bool = False
+    #: :meth:`value` needs a transport plan of ``p`` to ``q`` (a solved LP).
+    needs_plan: bool = False
+
+    def expression(self, p: np.ndarray, q: cp.Expression) -> cp.Expression:
+        """``gamma(p, q)`` as a cvxpy expression, convex in ``q``."""
+        raise NotImplementedError
+
+    def constraints(self, p: np.ndarray, q: cp.Expression, Gamma: float,
+                    ground: np.ndarray | None = None) -> DivergenceBlock:
+        """The named constraints of ``gamma(p, q) <= Gamma`` (``Gamma > 0``)."""
+        g = f"   (Gamma = {Gamma:.10g})"
+        rows = [ConstraintRow("perception", self.expression(p, q) <= Gamma,
+                              f"{self.text} <= Gamma" + g,
+                              self.latex + rf" \le \Gamma,\; \Gamma = {Gamma:.10g}")]
+        zero = np.flatnonzero(p <= 0)
+        if self.needs_support and zero.size:
+            rows.append(ConstraintRow(
+                "perception support", q[zero] == 0,
+                f"q[y] = 0 where p[y] = 0   ({zero.size} symbols)",
+                r"q_y = 0 \;\text{where } p_y = 0"))
+        return DivergenceBlock(rows, {}, {})
+
+    def value(self, p, q, *, ground=None, plan=None) -> float:
+        """``gamma(p, q)`` in float64 (nats for the KL divergences)."""
+        raise NotImplementedError
+
+    def support_bound(self, p, c, Gamma: float, ground=None) -> float:
+        """An upper bound on ``max {c^T q : q in simplex, gamma(p, q) <= Gamma}``, for
+        ``Gamma > 0`` and ``c`` shifted so its largest usable entry is 0 (``-inf``
+        entries allowed). Any dual point of that small program bounds it."""
+        raise NotImplementedError
+
+
+class TotalVariation(Divergence):
+    name = "tv"
+    text = "TV(p, q) = 1/2 sum_y |p[y] - q[y]|"
+    latex = r"\tfrac12\textstyle\sum_y |p_y - q_y|"
+
+    def expression(self, p, q):
+        return 0.5 * cp.norm1(q - p)
+
+    def value(self, p, q, *, ground=None, plan=None):
+        return float(0.5 * np.sum(np.abs(np.asarray(p, float) - np.asarray(q, float))))
+
+    def support_bound(self, p, c, Gamma, ground=None):
+        """Exact: move ``min(Gamma, 1 - p_top)`` mass from the smallest ``c`` to the
+        largest (a greedy mass move)."""
+        q = p.copy()
+        top = int(np.argmax(np.where(np.isfinite(c), c, -np.inf)))
+        budget = min(Gamma, 1.0 - p[top])
+        for y in np.argsort(c, kind="stable"):
+            if budget <= 0:
+                break
+            if y == top or p[y] == 0:
+                continue
+            move = min(p[y], budget)
+            q[y] -= move
+            q[top] += move
+            budget -= move
+        mass = q > 0
+        if np.any(mass & ~np.isfinite(c)):
+            return -math.inf
+        return float(q[mass] @ c[mass])
+
+
+class KL(Divergence):
+    name = "kl"
+    text = "KL(p || q) = sum_y p[y] log(p[y] / q[y])"
+    latex = r"\textstyle\sum_y p_y \log\frac{p_y}{q_y}"
+    information_units = True
+
+    def expression(self, p, q):
+        pos = p > 0
+        return kl_divergence(p[pos], q[np.flatnonzero(pos)])
+
+    def value(self, p, q, *, ground=None, plan=None):
+        # KL >= 0; a float sum of rel_entr terms can land a few ulps below it.
+        return max(0.0, float(np.sum(rel_entr(np.asarray(p, float), np.asarray(q, float)))))
+
+    def support_bound(self, p, c, Gamma, ground=None):
+        """``alpha - exp(sum_y p_y log(alpha - c_y) - Gamma)`` for ``alpha > max c`` (the
+        multiplier of the divergence eliminated in closed form)."""
+        pos = p > 0
+        if np.any(pos & ~np.isfinite(c)):
+            return -math.inf
+        alpha_min = float(np.max(c[pos]))
+        zero_max = _zero_max(p, c)
+
+        def value(u):
+            alpha = alpha_min + math.exp(u)
+            if alpha < zero_max:
+                return math.inf
+            return alpha - math.exp(float(p[pos] @ np.log(alpha - c[pos])) - Gamma)
+
+        return _bounded_min(value, -40.0, 40.0)
+
+
+class ReverseKL(Divergence):
+    name = "reverse_kl"
+    text = "KL(q || p) = sum_y q[y] log(q[y] / p[y])"
+    latex = r"\textstyle\sum_y q_y \log\frac{q_y}{p_y}"
+    information_units = True
+    needs_support = True
+
+    def expression(self, p, q):
+        pos = p > 0
+        return kl_divergence(q[np.flatnonzero(pos)], p[pos])
+
+    def value(self, p, q, *, ground=None, plan=None):
+        return max(0.0, float(np.sum(rel_entr(np.asarray(q, float), np.asarray(p, float)))))
+
+    def support_bound(self, p, c, Gamma, ground=None):
+        """Donsker–Varadhan: ``eta Gamma + eta log sum_y p_y e^{c_y / eta}``, ``eta > 0``."""
+        pos = p > 0
+        log_p = np.log(p[pos])
+
+        def value(u):
+            eta = math.exp(u)
+            return eta * Gamma + eta * float(logsumexp(log_p + c[pos] / eta))
+
+        return _bounded_min(value, -40.0, 40.0)
+
+
+class Hellinger(Divergence):
+    name = "hellinger"
+    text = "H^2(p, q) = 1 - sum_y sqrt(p[y] q[y])"
+    latex = r"1 - \textstyle\sum_y \sqrt{p_y q_y}"
+
+    def expression(self, p, q):
+        pos = p > 0
+        return 1.0 - cp.sum(cp.multiply(np.sqrt(p[pos]), cp.sqrt(q[np.flatnonzero(pos)])))
+
+    def value(self, p, q, *, ground=None, plan=None):
+        # The squared-difference form: 1 - sum sqrt(p q) cancels for q near p.
+        p, q = np.asarray(p, float), np.asarray(q, float)
+        return float(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2))
+
+    def support_bound(self, p, c, Gamma, ground=None):
+        """``alpha - (1 - Gamma)^2 / sum_y p_y / (alpha - c_y)`` for ``alpha > max c``."""
+        if Gamma >= 1.0:
+            return 0.0
+        finite = (p > 0) & np.isfinite(c)
+        alpha_min = float(np.max(c[finite]))
+        zero_max = _zero_max(p, c)
+
+        def value(u):
+            alpha = alpha_min + math.exp(u)
+            if alpha < zero_max:
+                return math.inf
+            S = float(np.sum(p[finite] / (alpha - c[finite])))
+            return alpha - (1.0 - Gamma) ** 2 / S
+
+        return _bounded_min(value, -40.0, 40.0)
+
+
+class ChiSquared(Divergence):
+    name = "chi2"
+    text = "chi^2(q || p) = sum_y (q[y] - p[y])^2 / p[y]"
+    latex = r"\textstyle\sum_y \frac{(q_y - p_y)^2}{p_y}"
+    needs_support = True
+
+    def expression(self, p, q):
+        pos = p > 0
+        return cp.sum(cp.multiply(1.0 / p[pos], cp.square(q[np.flatnonzero(pos)] - p[pos])))
+
+    def value(self, p, q, *, ground=None, plan=None):
+        p, q = np.asarray(p, float), np.asarray(q, float)
+        pos = p > 0
+        if np.any(q[~pos] > 0):
+            return math.inf
+        return float(np.sum((q[pos] - p[pos]) ** 2 / p[pos]))
+
+    def support_bound(self, p, c, Gamma, ground=None):
+        """``alpha + eta Gamma + sum_y max_{q_y >= 0} [(c_y - alpha) q_y - eta (q_y -
+        p_y)^2 / p_y]`` minimised over ``(eta > 0, alpha)`` (Nelder–Mead)."""
+        pos = p > 0
+        pp, cc = p[pos], c[pos]
+        finite = np.isfinite(cc)
+
+        def value(x):
+            eta, alpha = math.exp(x[0]), x[1]
+            gain = np.where(finite, cc - alpha, -np.inf)
+            q_hat = pp + pp * gain / (2.0 * eta)
+            safe_gain = np.where(finite, gain, 0.0)
+            inner = np.where(q_hat >= 0, pp * safe_gain + pp * safe_gain ** 2 / (4.0 * eta),
+                             -eta * pp)
+            return alpha + eta * Gamma + float(np.sum(inner))
+
+        mean = float(pp[finite] @ cc[finite]) if np.all(finite) else 0.0
+        var = float(pp[finite] @ (cc[finite] - mean) ** 2) if np.all(finite) else 1.0
+        start = np.array([math.log(math.sqrt(max(var, 1e-300) / (4.0 * Gamma))), mean])
+        res = minimize(value, start, method="Nelder-Mead",
+                       options={"xatol": 1e-13, "fatol": 1e-15, "maxiter": 4000})
+        return min(value(start), value(res.x))
+
+
+class Wasserstein(Divergence):
+    name = "wasserstein"
+    text = "sum_{y,y'} pi[y,y'] c[y,y']"
+    latex = r"\langle \pi, c\rangle"
+    needs_plan = True
+
+    def constraints(self, p, q, Gamma, ground=None):
+        """A transport plan ``pi`` from ``p`` to ``q`` (extra variable) with cost
+        ``<pi, c> <= Gamma``; ``pi = 0`` where ``c = inf``."""
+        m = p.size
+        allowed = np.isfinite(ground)
+        plan = cp.Variable((m, m), nonneg=True, name="pi")
+        rows = [
+            ConstraintRow("transport source", cp.sum(plan, axis=1) == p,
+                          "sum_y' pi[y,y'] = p[y]  for every y",
+                          r"\textstyle\sum_{y'} \pi_{yy'} = p_y \;\forall y"),
+            ConstraintRow("transport target", cp.sum(plan, axis=0) == q,
+                          "sum_y pi[y,y'] = q[y']  for every y'",
+                          r"\textstyle\sum_{y} \pi_{yy'} = q_{y'} \;\forall y'"),
+        ]
+        blocked = np.argwhere(~allowed)
+        if blocked.size:
+            rows.append(ConstraintRow(
+                "transport forbidden", plan[blocked[:, 0], blocked[:, 1]] == 0,
+                f"pi[y,y'] = 0 where c[y,y'] = inf   ({len(blocked)} pairs)",
+                r"\pi_{yy'} = 0 \;\text{where } c_{yy'} = \infty"))
+        cost = cp.sum(cp.multiply(np.where(allowed, ground, 0.0), plan))
+        rows.append(ConstraintRow(
+            "perception", cost <= Gamma, f"{self.text} <= Gamma   (Gamma = {Gamma:.10g})",
+            self.latex + rf" \le \Gamma,\; \Gamma = {Gamma:.10g}"))
+        return DivergenceBlock(rows, {"pi": plan}, {"pi": f"{m}x{m} transport plan from p to q"})
+
+    def value(self, p, q, *, ground=None, plan=None):
+        """The cost of ``plan`` (a coupling of ``p`` and ``q``; an upper bound on the
+        optimal cost); ``0`` when ``q == p`` exactly and the diagonal of ``ground`` is
+        zero, ``inf`` when ``plan`` is None (no coupling avoids the forbidden moves)."""
+        ground = np.asarray(ground, dtype=float)
+        if np.array_equal(np.asarray(p, float), np.asarray(q, float)) \
+                and np.all(np.diag(ground) == 0):
+            return 0.0
+        if plan is None:
+            return math.inf
+        mass = plan > 0
+        if np.any(mass & ~np.isfinite(ground)):
+            return math.inf
+        return float(np.sum(plan[mass] * ground[mass]))
+
+    def support_bound(self, p, c, Gamma, ground=None):
+        """``eta Gamma + sum_x p_x max_y (c_y - eta c(x, y))`` for ``eta >= 0``."""
+        rows = p > 0
+        cost = np.asarray(ground, dtype=float)[rows]
+        allowed = np.isfinite(cost) & np.isfinite(c)[None, :]
+        p_rows = p[rows]
+
+        def value(eta):
+            gain = np.where(allowed, c[None, :] - eta * np.where(allowed, cost, 0.0), -np.inf)
+            return eta * Gamma + float(p_rows @ gain.max(axis=1))
+
+        positive = cost[allowed & (cost > 0)]
+        spread = float(np.max(c[np.isfinite(c)]) - np.min(c[np.isfinite(c)]))
+        hi = spread / float(positive.min()) if positive.size and spread > 0 else 1.0
+        return _bounded_min(value, 0.0, max(hi, 1e-12))
+
+
+#: Every divergence by name, in the order the docs list them.
+DIVERGENCES: dict[str, Divergence] = {
+    cls.name: cls() for cls in (TotalVariation, KL, ReverseKL, Hellinger, ChiSquared,
+                                Wasserstein)}

@@ -1,0 +1,480 @@
+r"""Section V: rate–distortion–perception ``R(D, Gamma)`` (33), solved and certified.
+
+.. math::
+    R(D, \Gamma) = \min_{W_{Y|X}:\ \mathbb E\, d(X,Y) \le D,\ \gamma(P_X, Q_Y) \le \Gamma}
+    I(X;Y) \qquad (33)
+
+``Y`` lives on the alphabet of ``X`` (``d`` is square). :class:`RateDistortionPerception`
+is a thin class: it validates into a :class:`~rdconvex.problems.base.Source`, builds
+(33) with :func:`rdconvex.programs.perception.primal` (six divergences, each a
+:class:`~rdconvex.atoms.divergences.Divergence`), solves it through
+:func:`rdconvex.solvers.get_solver` (a conic solver, or Sinkhorn at ``Gamma = 0``:
+entropic optimal transport), certifies with
+:func:`rdconvex.certify.perception.certify_perception` and ends in
+:func:`~rdconvex.problems.base.finish`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import (
+    check_distortion,
+    check_iteration_args,
+    check_pmf,
+    check_rows_finite,
+    check_scalar,
+)
+from ..atoms.divergences import DIVERGENCES
+from ..certify import perception as certify
+from ..errors import (
+    InfeasibleDistortionError,
+    InvalidArgumentError,
+    InvalidDistortionError,
+    SolverError,
+)
+from ..programs import perception as programs
+from ..results import RawSolution, Result, SolveInfo, Status
+from ..solvers import get_solver
+from .base import CertifiedPoint, Source, Units, finish
+from .curve import rate_distortion_curve
+
+
+@dataclass(frozen=True, repr=False)
+class PerceptionResult(Result):
+    """A :class:`~rdconvex.Result` for ``R(D, Gamma)``; adds the perception budget.
+
+    Attributes
+    ----------
+    Gamma : float
+        The perception budget asked for (problem units for ``kl``/``reverse_kl``).
+    divergence : str
+    perception : float
+        ``gamma(p, output_pmf)`` of the returned (repaired) channel, ``<= Gamma``
+        (``<= PERCEPTION_ROUNDING`` at ``Gamma = 0``).
+    """
+
+    Gamma: float = 0.0
+    divergence: str = "tv"
+    perception: float = 0.0
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + (f", Gamma={self.Gamma:.6g}, divergence="
+                                          f"{self.divergence!r}, perception={self.perception:.3g})")
+
+
+def _check_ground(ground_metric, d: np.ndarray, divergence: str):
+    """The validated ground cost of ``wasserstein`` (default ``d``), else None."""
+    n = d.shape[0]
+    if divergence != "wasserstein":
+        if ground_metric is not None:
+            raise InvalidArgumentError(
+                f"ground_metric is used only by divergence='wasserstein', not {divergence!r}; "
+                "drop it or change the divergence.")
+        return None
+    ground = d if ground_metric is None else check_distortion(ground_metric, n, "ground_metric")
+    name = "ground_metric" if ground_metric is not None else "ground_metric (default d)"
+    if ground.shape != (n, n):
+        raise InvalidDistortionError(f"{name} must have shape ({n}, {n}), got {ground.shape}.")
+    if np.any(np.diag(ground) != 0):
+        raise InvalidDistortionError(
+            f"{name} has a nonzero diagonal entry ({float(np.max(np.diag(ground)))!r}); "
+            "a ground cost needs c(y, y) = 0 so that gamma(p, p) = 0. Pass "
+            "ground_metric=... explicitly.")
+    if np.any(ground[~np.eye(n, dtype=bool)] <= 0):
+        raise InvalidDistortionError(
+            f"{name} has a zero off-diagonal entry; with c(y, y') = 0 for y != y' the "
+            "transport cost vanishes for some q != p. Use positive off-diagonal costs.")
+    ground = np.array(ground, dtype=float)
+    ground.flags.writeable = False
+    return ground
+
+
+class RateDistortionPerception:
+    r"""Rate–distortion–perception (33) of a finite source, solved and certified.
+
+    .. math::
+        R(D, \Gamma) = \min I(X;Y)\ \text{ s.t. }\ \mathbb E\, d(X,Y) \le D,\
+        \gamma(P_X, Q_Y) \le \Gamma
+
+    Parameters
+    ----------
+    p_x : array_like, shape (n,)
+        Source pmf (zeros allowed).
+    d : array_like, shape (n, n)
+        Distortion on the alphabet of ``X`` (``Y`` takes values there too), entries in
+        ``[0, inf]``.
+    divergence : {"tv", "kl", "reverse_kl", "hellinger", "chi2", "wasserstein"}
+        The perception measure ``gamma(p, q)``: total variation ``1/2 ||p - q||_1``;
+        ``KL(p || q)``; ``KL(q || p)``; squared Hellinger ``1/2 sum (sqrt p - sqrt q)^2``
+        (in ``[0, 1]``); Pearson ``chi^2(q || p) = sum (q - p)^2 / p``; the
+        optimal-transport cost ``min_pi <pi, ground_metric>`` (W1 for a metric). See
+        :mod:`rdconvex.atoms.divergences`.
+    ground_metric : array_like (n, n), optional
+        Ground cost for ``"wasserstein"`` (default: ``d``). Zero diagonal, positive
+        off-diagonal entries (``inf`` = forbidden move).
+    units : {"nats", "bits"}
+        Units of rates, and of ``Gamma`` for the two KL divergences.
+    normalize : bool
+        Rescale ``p_x`` to sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np, rdconvex as rdc
+    >>> rdp = rdc.RateDistortionPerception([0.7, 0.3], 1 - np.eye(2))
+    >>> res = rdp.solve(D=0.1, Gamma=0.0)
+    >>> res.solver, round(res.rate, 6), res.certificate.gap < 1e-9
+    ('sinkhorn', 0.295573, True)
+    """
+
+    def __init__(self, p_x, d, divergence: str = "tv", ground_metric=None,
+                 units: str = "nats", normalize: bool = False):
+        p_full = check_pmf(p_x, "p_x", normalize=normalize)
+        d_full = check_distortion(d, p_full.size, "d")
+        n = p_full.size
+        if d_full.shape != (n, n):
+            raise InvalidDistortionError(
+                f"d must be square, shape ({n}, {n}): in rate-distortion-perception Y takes "
+                f"values in the alphabet of X (the divergence compares P_X with Q_Y), got "
+                f"shape {d_full.shape}. For reconstructions outside the source "
+                "alphabet (no perception constraint) use RateDistortion.")
+        if not isinstance(divergence, str) or divergence not in DIVERGENCES:
+            raise InvalidArgumentError(
+                f"divergence={divergence!r} is unknown; use one of {list(DIVERGENCES)}.")
+        self._units = Units(units)
+        check_rows_finite(d_full, p_full, "d")
+        self.source = Source.from_arrays(p_full, d_full)
+        self.divergence = divergence
+        self._divergence = DIVERGENCES[divergence]
+        self.ground_metric = _check_ground(ground_metric, d_full, divergence)
+        self._safe = None
+
+    # ------------------------------------------------------------- properties
+    @property
+    def units(self) -> str:
+        """``"nats"`` or ``"bits"``: units of rates (and of ``Gamma`` for the two KL)."""
+        return self._units.name
+
+    @property
+    def p_x(self) -> np.ndarray:
+        """The source pmf as given (read-only)."""
+        return self.source.p_full
+
+    @property
+    def d(self) -> np.ndarray:
+        """The distortion as given (read-only)."""
+        return self.source.d_full
+
+    @property
+    def n(self) -> int:
+        """Number of source symbols (= reconstruction symbols)."""
+        return self.source.n
+
+    @property
+    def m(self) -> int:
+        """Number of reconstruction symbols (``= n``)."""
+        return self.source.m
+
+    @property
+    def D_min(self) -> float:
+        """``sum_x p_x min_y d(x,y)``: the smallest distortion of any channel (perfect
+        perception may need more, see :meth:`min_distortion`)."""
+        return self._units.D_out(self.source.D_min)
+
+    @property
+    def D_max(self) -> float:
+        """``min_y sum_x p_x d(x,y)``: the classical ``R(D)`` is 0 from here on."""
+        return self._units.D_out(self.source.D_max)
+
+    @property
+    def D_independent(self) -> float:
+        """``sum_{x,y} p_x p_y d(x,y)``: the distortion of the independent coupling
+        ``p p^T``; ``R(D, Gamma) = 0`` for every ``Gamma`` once ``D`` reaches it."""
+        return self._units.D_out(self._D_independent())
+
+    def _D_independent(self) -> float:
+        src = self.source
+        weights = np.outer(src.p, src.p_full)
+        mass = weights > 0
+        if np.any(mass & ~np.isfinite(src.d)):
+            return math.inf
+        return float(np.sum(weights[mass] * src.d[mass]))
+
+    def _Gamma_in(self, Gamma) -> float:
+        if Gamma is None:
+            raise InvalidArgumentError("Gamma is required: give the perception budget, e.g. "
+                                       "solve(D=0.1, Gamma=0.0).")
+        value = check_scalar(Gamma, "Gamma", minimum=0.0)
+        return value / self._units.rate_scale if self._divergence.information_units else value
+
+    def _Gamma_out(self, value: float) -> float:
+        return value * self._units.rate_scale if self._divergence.information_units else value
+
+    def _D_in(self, D) -> float:
+        if D is None:
+            raise InvalidArgumentError("D is required: solve(D=..., Gamma=...).")
+        return self.source.check_D(self._units.D_in(D), self._units)
+
+    def divergence_of(self, output_pmf) -> float:
+        """``gamma(p_x, output_pmf)`` in the problem's units (see ``divergence``)."""
+        q = check_pmf(output_pmf, "output_pmf")
+        if q.size != self.n:
+            raise InvalidArgumentError(f"output_pmf has {q.size} entries; the alphabet has "
+                                       f"{self.n}.")
+        return self._Gamma_out(certify.divergence_value(self._divergence, self.p_x, q,
+                                                        self.ground_metric))
+
+    def __repr__(self) -> str:
+        return (f"RateDistortionPerception(n={self.n}, divergence={self.divergence!r}, "
+                f"units={self.units!r}, D_min={self.D_min:.6g}, "
+                f"D_independent={self.D_independent:.6g})")
+
+    # --------------------------------------------------------------- programs
+    def program(self, D=None, Gamma=None, *, slope=None):
+        """The program (33) at ``(D, Gamma)``, unsolved: exactly the program a conic
+        solver is given, in nats over the source symbols of positive probability;
+        ``print()`` it to read the math. See :func:`rdconvex.programs.perception.primal`
+        for the named handles."""
+        if slope is not None:
+            raise InvalidArgumentError("RateDistortionPerception.program takes D=..., "
+                                       "Gamma=... (no slope form).")
+        src = self.source
+        return programs.primal(src.p, src.p_full, src.d, self._D_in(D), self._Gamma_in(Gamma),
+                               self.divergence, self.ground_metric)
+
+    def dual_program(self, D, Gamma=0.0):
+        """The entropic-OT dual of ``R(D, 0)``, unsolved (only ``Gamma = 0``; for
+        ``Gamma > 0`` the lower bound is computed from the primal point, see
+        :mod:`rdconvex.certify.perception`)."""
+        if self._Gamma_in(Gamma) != 0.0:
+            raise InvalidArgumentError(
+                f"dual_program is available for Gamma = 0 only (got Gamma={Gamma!r}); for "
+                "Gamma > 0 the certificate's lower bound is computed from the primal point.")
+        src = self.source
+        return programs.perfect_perception_dual(src.p, src.p_full, src.d, self._D_in(D))
+
+    def min_distortion(self, Gamma, solver: str | None = None) -> float:
+        """The smallest distortion compatible with ``gamma(p, q) <= Gamma``
+        (:func:`rdconvex.programs.perception.distortion_floor`, a conic program; default
+        solver as for any program); below it ``R(D, Gamma)`` is infeasible. Solver
+        accuracy (about 1e-8)."""
+        Gamma_int = self._Gamma_in(Gamma)
+        src = self.source
+        if certify.diagonal_is_min(src.d, src.support):
+            return self._units.D_out(src.D_min)
+        floor = programs.distortion_floor(src.p, src.p_full, src.d, Gamma_int, self.divergence,
+                                          self.ground_metric)
+        info = get_solver(solver, task="program").solve(floor)
+        value = floor.read_point() if info.status.has_point else None
+        if value is None:
+            raise SolverError(f"min_distortion: {info.message}", partial=None)
+        return self._units.D_out(max(value, src.D_min))
+
+    # ------------------------------------------------------------------ solve
+    def solve(self, D=None, Gamma=None, *, solver: str | None = None, tol: float | None = None,
+              max_iter: int | None = None, solver_options: dict | None = None,
+              verbose: bool = False, slope=None, **unsupported) -> PerceptionResult:
+        r"""Solve ``R(D, Gamma)`` and certify the answer.
+
+        Parameters
+        ----------
+        D : float
+            Target distortion (``>= D_min``).
+        Gamma : float
+            Perception budget ``>= 0`` (nats/bits for the KL divergences, unitless
+            otherwise, distortion units for ``wasserstein``).
+        solver : str, optional
+            ``None``/``"auto"``: ``"sinkhorn"`` at ``Gamma = 0`` (entropic optimal
+            transport), ``"clarabel"`` otherwise (:data:`rdconvex.solvers.DEFAULTS`);
+            or any installed conic solver (``"clarabel"``, ``"scs"``, ``"ecos"``,
+            ``"mosek"``); ``"sinkhorn"`` for ``Gamma = 0`` only.
+        tol, max_iter : optional
+            Generic tolerance and iteration cap (per Sinkhorn solve for ``"sinkhorn"``).
+        solver_options : dict, optional
+            Passed to a conic solver untouched.
+        verbose : bool
+            Solver output (conic solvers).
+
+        Returns
+        -------
+        PerceptionResult
+            ``rate`` = certified upper bound (mutual information of the repaired
+            channel, feasible for ``(D, Gamma)``), ``certificate.lower`` = the perception
+            dual bound or the classical ``R(D)`` bound, whichever is larger; ``slope`` =
+            the distortion multiplier; ``perception`` = the divergence achieved.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Missing or negative ``Gamma``, a ``slope``, ``solver="sinkhorn"`` with
+            ``Gamma > 0``.
+        InfeasibleDistortionError
+            ``D`` below the smallest distortion compatible with ``Gamma``.
+        SolverError
+            The solver returned no usable point.
+        """
+        if slope is not None:
+            raise InvalidArgumentError("RateDistortionPerception.solve takes D=... (a slope "
+                                       "form is not offered); give D and Gamma.")
+        if unsupported:
+            raise InvalidArgumentError(f"unsupported argument(s) {sorted(unsupported)} for "
+                                       "RateDistortionPerception.solve.")
+        D_int = self._D_in(D)
+        Gamma_int = self._Gamma_in(Gamma)
+        check_iteration_args(tol, max_iter)
+        if Gamma_int != 0.0 and isinstance(solver, str) and solver.lower() == "sinkhorn":
+            raise InvalidArgumentError(
+                f"solver='sinkhorn' solves Gamma = 0 only (perfect perception as entropic "
+                f"optimal transport), got Gamma={Gamma!r}; use a conic solver such as "
+                "'clarabel' for Gamma > 0.")
+        adapter = get_solver(solver, task="perfect_perception" if Gamma_int == 0.0
+                             else "perception")
+        raw = _rate_zero_point(self, D_int, Gamma_int)
+        if raw is not None:
+            return _finish(self, raw, D_int, Gamma_int, adapter.NAME)
+        if adapter.KIND == "iterative":
+            raw, transport = _solve_sinkhorn(self, adapter, D_int, tol, max_iter)
+            return _finish(self, raw, D_int, 0.0, adapter.NAME, transport=transport)
+        raw, potentials = _solve_conic(self, adapter, D_int, Gamma_int, tol, max_iter,
+                                            solver_options, verbose)
+        return _finish(self, raw, D_int, Gamma_int, adapter.NAME, potentials=potentials)
+
+    def curve(self, num: int | None = None, *, D=None, Gamma=None, solver: str | None = None,
+              tol: float | None = None, max_iter: int | None = None,
+              solver_options: dict | None = None, progress: bool = False):
+        """The certified curve ``D -> R(D, Gamma)`` at a fixed ``Gamma``: ``num`` points
+        (default 50) from the smallest distortion compatible with ``Gamma`` to
+        ``D_independent`` (where the rate is 0), or at the distortions ``D``. ``solver``
+        as in :meth:`solve`. Returns a :class:`~rdconvex.results.Curve` whose
+        ``results`` are ``PerceptionResult``.
+
+        Examples
+        --------
+        >>> import numpy as np, rdconvex as rdc
+        >>> rdp = rdc.RateDistortionPerception([0.7, 0.3], 1 - np.eye(2))
+        >>> curve = rdp.curve(num=4, Gamma=0.0)
+        >>> bool(np.all(np.diff(curve.rate) <= 1e-12)), float(curve.rate[-1])
+        (True, 0.0)
+        """
+        if Gamma is None:
+            raise InvalidArgumentError("Gamma is required: curve(num=..., Gamma=0.0) traces "
+                                       "R(D, Gamma) at that perception budget.")
+        if D is None:
+            num = 50 if num is None else num
+            if isinstance(num, bool) or not isinstance(num, int) or num < 2:
+                raise InvalidArgumentError(f"num={num!r} must be an integer >= 2.")
+            D = np.linspace(self.min_distortion(Gamma), self.D_independent, num)
+            num = None
+        return rate_distortion_curve(self, num=num, D=D, solver=solver, tol=tol,
+                                     max_iter=max_iter, solver_options=solver_options,
+                                     progress=progress, extra={"Gamma": Gamma}, warm=False)
+
+    # ----------------------------------------------------------------- pieces
+    def _safe_channel(self):
+        """:func:`rdconvex.certify.perception.safe_channel`, computed once."""
+        if self._safe is None:
+            src = self.source
+            self._safe = certify.safe_channel(src.p, src.p_full, src.d, src.support)
+        return self._safe
+
+    def _solve_perfect(self, D) -> tuple[PerceptionResult, object]:
+        """``R(D, 0)`` by Sinkhorn, with the transport solution (Theorem 4 needs its
+        multiplier and potentials)."""
+        D_int = self._D_in(D)
+        adapter = get_solver("sinkhorn", task="perfect_perception")
+        raw, transport = _solve_sinkhorn(self, adapter, D_int, None, None)
+        return _finish(self, raw, D_int, 0.0, adapter.NAME, transport=transport), transport
+
+
+# ---------------------------------------------------------------- solve pieces
+
+
+def _rate_zero_point(problem, D: float, Gamma: float):
+    """Rate 0 without a solve: the independent coupling ``p p^T`` (output ``p``)
+    once ``D >= D_independent``; the best constant output when it meets ``Gamma``."""
+    src = problem.source
+    if D >= problem._D_independent():
+        W = np.tile(src.p_full, (src.p.size, 1))
+        message = "D >= D_independent: the independent coupling p p^T has rate 0 and q = p"
+    elif D >= src.D_max:
+        W = src.rate_zero(D).channel
+        if certify.divergence_value(problem._divergence, src.p_full, src.p @ W,
+                                    problem.ground_metric) > Gamma:
+            return None
+        message = "D >= D_max and the constant output meets Gamma: rate 0"
+    else:
+        return None
+    info = SolveInfo(Status.OPTIMAL, 0, 0.0, message + " (no solve needed)")
+    return RawSolution(W, 0.0, src.p @ W, info)
+
+
+def _solve_conic(problem, adapter, D, Gamma, tol, max_iter, solver_options, verbose):
+    """(33) by a conic solver; returns ``(raw, potentials)``."""
+    src = problem.source
+    prog = programs.primal(src.p, src.p_full, src.d, D, Gamma, problem.divergence,
+                           problem.ground_metric)
+    info = adapter.solve(prog, tol, max_iter, solver_options, verbose)
+    if info.status is Status.INFEASIBLE:
+        floor = problem.min_distortion(problem._Gamma_out(Gamma))
+        if problem._units.D_out(D) < floor:
+            raise InfeasibleDistortionError(
+                f"D={problem._units.D_out(D):.10g} is below the smallest distortion "
+                f"{floor:.10g} compatible with {problem.divergence} <= "
+                f"Gamma={problem._Gamma_out(Gamma):.10g}; raise D or Gamma.")
+    point = prog.read_point() if info.status.has_point else None
+    if point is None:
+        raise adapter.failed(info)
+    if point.perception_multiplier is not None:
+        info = SolveInfo(info.status, info.iterations, info.solve_time,
+                         f"{info.message}; perception multiplier "
+                         f"{point.perception_multiplier:.6g}")
+    return RawSolution(point.channel, point.slope, point.output_pmf, info), point.potentials
+
+
+def _check_perfect_perception_floor(problem, D: float, floor: float) -> None:
+    if D < floor - 1e-9 * max(1.0, floor):
+        raise InfeasibleDistortionError(
+            f"D={problem._units.D_out(D):.10g} is below the smallest distortion "
+            f"{problem._units.D_out(floor):.10g} of a channel with output pmf p_x (the "
+            "optimal-transport cost of p_x to itself): perfect perception is "
+            "infeasible there. Raise D.")
+
+
+def _solve_sinkhorn(problem, adapter, D, tol, max_iter):
+    """``R(D, 0)`` by Sinkhorn; returns ``(raw, transport solution)``."""
+    src = problem.source
+    # The exact floor (the optimal-transport cost of p to itself) is an n^2-variable
+    # LP unless the identity is optimal; it is only needed when Sinkhorn cannot
+    # reach D, so it is computed then (keeps large problems fast and small in memory).
+    diagonal = certify.diagonal_is_min(src.d, src.support)
+    if diagonal:
+        _check_perfect_perception_floor(problem, D, problem._safe_channel()[1])
+    raw, transport = adapter.solve_perfect_perception(src.p, src.p_full, src.d, D,
+                                                      tol=tol, max_iter=max_iter)
+    if not transport.converged and not diagonal:
+        _check_perfect_perception_floor(
+            problem, D, certify.transport_plan(src.p, src.p_full, src.d)[1])
+    return raw, transport
+
+
+def _finish(problem, raw: RawSolution, D: float, Gamma: float, solver: str, *,
+            potentials=None, transport=None) -> PerceptionResult:
+    """Certify (:func:`rdconvex.certify.perception.certify_perception`), then finish."""
+    src = problem.source
+    cert = certify.certify_perception(
+        src.p, src.p_full, src.d, D, Gamma, problem._divergence, problem.ground_metric, raw,
+        potentials=potentials, transport=transport, safe=problem._safe_channel)
+    if cert.note:
+        info = raw.info
+        raw = RawSolution(raw.channel, raw.slope, raw.output_pmf,
+                          SolveInfo(info.status, info.iterations, info.solve_time,
+                                    f"{info.message}; {cert.note}"))
+    point = CertifiedPoint(cert.channel, cert.distortion, cert.certificate, cert.slope)
+    extras = {"Gamma": problem._Gamma_out(Gamma), "divergence": problem.divergence,
+              "perception": problem._Gamma_out(cert.perception)}
+    return finish(src, problem._units, raw, D=D, solver=solver,
+                  certify=lambda _raw, _D: point, result_type=PerceptionResult,
+                  extras=extras, stacklevel=4)
