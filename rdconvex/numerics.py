@@ -55,9 +55,15 @@ def log_kernel(d: np.ndarray, slope: float) -> np.ndarray:
     return out
 
 
+def finite_part(d: np.ndarray) -> np.ndarray:
+    """``d`` with its forbidden (``inf``) pairs set to 0: safe to multiply by a mass that
+    is 0 there."""
+    return np.where(np.isfinite(d), d, 0.0)
+
+
 def row_minima(d: np.ndarray) -> np.ndarray:
     """``min_y d(x, y)`` over the finite entries of each row (``inf`` for an empty row)."""
-    return np.where(np.isfinite(d), d, np.inf).min(axis=1)
+    return d.min(axis=1)  # forbidden pairs are +inf: never a minimum of an allowed row
 
 
 def min_distortion_channel(d: np.ndarray) -> np.ndarray:
@@ -108,7 +114,7 @@ def parametric_channel(d: np.ndarray, slope: float, q) -> np.ndarray:
     logits = safe_log(q)[None, :] + log_kernel(d, slope)
     norm = logsumexp(logits, axis=1, keepdims=True)
     ok = np.isfinite(norm[:, 0])
-    W = min_distortion_channel(np.where(np.isfinite(d), d, np.inf))
+    W = min_distortion_channel(d)
     W[ok] = np.exp(logits[ok] - norm[ok])
     return W
 
@@ -128,7 +134,7 @@ def expand_rows(W: np.ndarray, support: np.ndarray, d_full: np.ndarray, slope: f
     if np.isfinite(slope):
         full[zero] = parametric_channel(d_zero, slope, q)
     else:
-        full[zero] = min_distortion_channel(np.where(np.isfinite(d_zero), d_zero, np.inf))
+        full[zero] = min_distortion_channel(d_zero)
     return full
 
 
@@ -192,7 +198,6 @@ def ba_step(p: np.ndarray, d: np.ndarray, slope: float, q,
 def large_slope(d: np.ndarray, margin: float) -> float:
     """A slope so large that non-argmin pairs weigh less than ``exp(-margin)``: margin
     over the smallest positive excess distortion ``d(x,y) - min_y' d(x,y')``."""
-    d = np.where(np.isfinite(d), d, np.inf)
     excess = d - d.min(axis=1, keepdims=True)
     positive = excess[(excess > 0) & np.isfinite(excess)]
     gap = float(positive.min()) if positive.size else 1.0

@@ -42,9 +42,9 @@ def initial_support(p: np.ndarray, d: np.ndarray, D: float | None, slope: float 
     """A support guess: the outputs a loose Blahut–Arimoto solve uses, with each row's
     best output (so the restriction is feasible). Returns ``(support, estimate)``, the
     estimate being Blahut–Arimoto's ``RawSolution``."""
-    rows_best = np.argmin(np.where(np.isfinite(d), d, np.inf), axis=1)
+    rows_best = np.argmin(d, axis=1)
     support = set(rows_best.tolist())
-    support.add(int(np.argmin(p @ np.where(np.isfinite(d), d, np.inf))))
+    support.add(int(np.argmin(p @ d)))
     raw = get_solver("ba").solve_rate_distortion(p, d, D=D, slope=slope, tol=1e-6,
                                                  max_iter=20_000)
     q = np.asarray(raw.output_pmf, dtype=float)

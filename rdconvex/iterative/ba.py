@@ -93,7 +93,7 @@ class DistortionSearch:
         self.budget = slopes.budget
         self.d = d = slopes.d
         self.D_min = slopes.D_min
-        means = slopes.p @ np.where(np.isfinite(d), d, np.inf)  # inf: a column forbids some x
+        means = slopes.p @ d  # inf: a column forbids some x
         self.best_column = int(np.argmin(means))
         self.D_max = float(means[self.best_column])
 

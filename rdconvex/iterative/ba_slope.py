@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..numerics import FLUSH, UNDERFLOW, row_minima, shifted_kernel
+from ..numerics import FLUSH, UNDERFLOW, finite_part, row_minima, shifted_kernel
 from .ba_newton import NEWTON_BUDGET, distortion_derivative, projected_newton
 
 #: After the sweeps, outputs with q_y >= IN_PLAY * max q form the working set.
@@ -179,7 +179,7 @@ class SlopeSolver:
         self.screening = bool(options.get("screening", True))
         self.newton = bool(options.get("newton", True))
         self.acceleration = options.get("acceleration", "squarem")
-        self.d_finite = np.where(np.isfinite(d), d, 0.0)
+        self.d_finite = finite_part(d)
         self.row_min = row_minima(d)
         self.D_min = float(p @ self.row_min)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._validation import UNITS, check_scalar, check_units
 from ..errors import InaccurateSolutionWarning, InfeasibleDistortionError, InvalidArgumentError
-from ..numerics import D_SNAP, expand_rows, row_minima
+from ..numerics import D_SNAP, expand_rows, finite_part, row_minima
 from ..results import Certificate, RawSolution, Result
 
 
@@ -81,7 +81,7 @@ class Source:
         support = np.flatnonzero(p_full > 0)
         p, d = p_full[support], d_full[support]
         D_min = float(p @ row_minima(d))
-        column_mean = p @ np.where(np.isfinite(d), d, 0.0)
+        column_mean = p @ finite_part(d)
         column_mean[np.any(~np.isfinite(d), axis=0)] = np.inf
         best = int(np.argmin(column_mean))
         return cls(p_full, d_full, support, p, d, D_min, float(column_mean[best]), best)
@@ -112,6 +112,51 @@ class Source:
         info = SolveInfo(Status.OPTIMAL, 0, 0.0,
                          "D >= D_max: the constant output attains rate 0 (no solve needed)")
         return RawSolution(W, 0.0, W[0].copy(), info)
+
+
+class SourceProblem:
+    """The read-only face every problem class shares: its validated :class:`Source`
+    (``source``), its :class:`Units` (``_units``) and the properties below. Only data:
+    each family defines its own ``solve`` (composition where signatures differ)."""
+
+    source: Source
+    _units: Units
+
+    @property
+    def units(self) -> str:
+        """``"nats"`` or ``"bits"``: units of rates (and of log-distortions)."""
+        return self._units.name
+
+    @property
+    def p_x(self) -> np.ndarray:
+        """The source pmf as given (read-only)."""
+        return self.source.p_full
+
+    @property
+    def d(self) -> np.ndarray:
+        """The distortion as given (read-only)."""
+        return self.source.d_full
+
+    @property
+    def n(self) -> int:
+        """Number of source symbols (including zero-probability ones)."""
+        return self.source.n
+
+    @property
+    def m(self) -> int:
+        """Number of reconstruction symbols."""
+        return self.source.m
+
+    @property
+    def D_min(self) -> float:
+        """``sum_x p_x min_y d(x,y)``: the smallest distortion of any channel."""
+        return self._units.D_out(self.source.D_min)
+
+    @property
+    def D_max(self) -> float:
+        """``min_y sum_x p_x d(x,y)``: from here on the classical ``R(D) = 0`` (``inf`` if
+        no output is allowed for every source symbol)."""
+        return self._units.D_out(self.source.D_max)
 
 
 def one_target(D, slope) -> None:

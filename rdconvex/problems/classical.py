@@ -11,10 +11,10 @@ from ..results import Result
 from ..solvers import get_solver
 from ..certify.screening import AUTO_SIZE
 from . import classical_points as points
-from .base import Source, Units, finish, one_target
+from .base import Source, SourceProblem, Units, finish, one_target
 
 
-class RateDistortion:
+class RateDistortion(SourceProblem):
     r"""The classical rate–distortion function (2) of a finite source.
 
     .. math::
@@ -51,43 +51,6 @@ class RateDistortion:
         d_full = check_distortion(d, p_full.size, self._distortion_name)
         check_rows_finite(d_full, p_full, self._distortion_name)
         self.source = Source.from_arrays(p_full, d_full)
-
-    # ------------------------------------------------------------- properties
-    @property
-    def units(self) -> str:
-        """``"nats"`` or ``"bits"``: units of rates (and of log-distortions)."""
-        return self._units.name
-
-    @property
-    def p_x(self) -> np.ndarray:
-        """The source pmf as given (read-only)."""
-        return self.source.p_full
-
-    @property
-    def d(self) -> np.ndarray:
-        """The distortion as given (read-only)."""
-        return self.source.d_full
-
-    @property
-    def n(self) -> int:
-        """Number of source symbols (including zero-probability ones)."""
-        return self.source.n
-
-    @property
-    def m(self) -> int:
-        """Number of reconstruction symbols."""
-        return self.source.m
-
-    @property
-    def D_min(self) -> float:
-        """``sum_x p_x min_y d(x,y)``: the smallest achievable distortion."""
-        return self._units.D_out(self.source.D_min)
-
-    @property
-    def D_max(self) -> float:
-        """``min_y sum_x p_x d(x,y)``: from here on ``R(D) = 0`` (``inf`` if no column
-        is allowed for every source symbol)."""
-        return self._units.D_out(self.source.D_max)
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(n={self.n}, m={self.m}, units={self.units!r}, "

@@ -39,7 +39,7 @@ from ..errors import (
 from ..programs import perception as programs
 from ..results import RawSolution, Result, SolveInfo, Status
 from ..solvers import get_solver
-from .base import CertifiedPoint, Source, Units, finish
+from .base import CertifiedPoint, Source, SourceProblem, Units, finish
 from .curve import rate_distortion_curve
 
 
@@ -93,7 +93,7 @@ def _check_ground(ground_metric, d: np.ndarray, divergence: str):
     return ground
 
 
-class RateDistortionPerception:
+class RateDistortionPerception(SourceProblem):
     r"""Rate–distortion–perception (33) of a finite source, solved and certified.
 
     .. math::
@@ -153,42 +153,6 @@ class RateDistortionPerception:
         self._safe = None
 
     # ------------------------------------------------------------- properties
-    @property
-    def units(self) -> str:
-        """``"nats"`` or ``"bits"``: units of rates (and of ``Gamma`` for the two KL)."""
-        return self._units.name
-
-    @property
-    def p_x(self) -> np.ndarray:
-        """The source pmf as given (read-only)."""
-        return self.source.p_full
-
-    @property
-    def d(self) -> np.ndarray:
-        """The distortion as given (read-only)."""
-        return self.source.d_full
-
-    @property
-    def n(self) -> int:
-        """Number of source symbols (= reconstruction symbols)."""
-        return self.source.n
-
-    @property
-    def m(self) -> int:
-        """Number of reconstruction symbols (``= n``)."""
-        return self.source.m
-
-    @property
-    def D_min(self) -> float:
-        """``sum_x p_x min_y d(x,y)``: the smallest distortion of any channel (perfect
-        perception may need more, see :meth:`min_distortion`)."""
-        return self._units.D_out(self.source.D_min)
-
-    @property
-    def D_max(self) -> float:
-        """``min_y sum_x p_x d(x,y)``: the classical ``R(D)`` is 0 from here on."""
-        return self._units.D_out(self.source.D_max)
-
     @property
     def D_independent(self) -> float:
         """``sum_{x,y} p_x p_y d(x,y)``: the distortion of the independent coupling

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from typing import NamedTuple
 
 from .. import atoms
-from ..numerics import parametric_channel
+from ..numerics import finite_part, parametric_channel
 from .base import Program, Row
 
 
@@ -26,11 +26,6 @@ class ClassicalPoint(NamedTuple):
     channel: np.ndarray
     slope: float
     output_pmf: np.ndarray
-
-
-def _finite(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    allowed = np.isfinite(d)
-    return np.where(allowed, d, 0.0), allowed
 
 
 def conditioning_scale(d: np.ndarray) -> float:
@@ -99,7 +94,7 @@ def primal(p: np.ndarray, d: np.ndarray, D: float | None = None,
     D = None if D is None else D / scale
     slope = None if slope is None else slope * scale
     n, m = d.shape
-    d_fin, allowed = _finite(d)
+    d_fin, allowed = finite_part(d), np.isfinite(d)
     joint = cp.Variable((n, m), nonneg=True, name="J")
     q = cp.Variable(m, nonneg=True, name="q")
     rate = atoms.mutual_information(joint, p, q)
@@ -161,7 +156,7 @@ def dual(p: np.ndarray, d: np.ndarray, D: float, scale: float = 1.0) -> Program:
     d = d / scale
     D = D / scale
     n, m = d.shape
-    _, allowed = _finite(d)
+    allowed = np.isfinite(d)
     rows_idx, cols_idx = np.nonzero(allowed)
     g = cp.Variable(n, name="g")
     s = cp.Variable(nonneg=True, name="s")

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import atoms
 from ..atoms.divergences import DIVERGENCES
+from ..numerics import finite_part
 from .base import Program, Row
 
 
@@ -177,7 +178,7 @@ def distortion_floor(p: np.ndarray, p_out: np.ndarray, d: np.ndarray, Gamma: flo
     n, m = d.shape
     parts = _feasible_set(p, p_out, d, None, Gamma, divergence, ground)
     joint = parts["variables"]["J"]
-    expected = cp.sum(cp.multiply(np.where(np.isfinite(d), d, 0.0), joint))
+    expected = cp.sum(cp.multiply(finite_part(d), joint))
     obj_row = Row("objective", "sum_{x,y} J[x,y] d[x,y]", r"\langle J, d\rangle")
     return Program(cp.Minimize(expected), parts["constraints"],
                    title=(f"min E d(X,Y) s.t. {divergence} <= Gamma (the distortion floor of "

@@ -33,6 +33,7 @@ from scipy.special import entr
 from .._validation import UNITS, check_scalar, check_units
 from ..certify.single_parameter import dual_objective_bound
 from ..errors import InvalidArgumentError
+from ..numerics import finite_part
 from ..programs import single_parameter as programs
 from ..results import Result
 from ._common import TOL, NoTranslationError, check_lam, check_tol, expand, reduced, validated
@@ -178,7 +179,7 @@ class _Objective:
 
     def __init__(self, p, d, D, tol):
         self.p, self.d, self.D, self.tol = p, d, D, tol
-        self._d_finite = np.where(np.isfinite(d), d, 0.0)
+        self._d_finite = finite_part(d)
 
     def value(self, lam: float) -> float:
         """The objective in nats (``-inf`` where (13) has no ``mu >= 0``)."""
