@@ -4,7 +4,7 @@
                                          [--threads 1] [--curve-size 500] [--quick]
 
 Instances: p ~ Dirichlet(1), d ~ U[0, 1) (seeded), n = m. Tasks, all to a certified
-gap of 1e-9 nats (our certify.py on the returned point, so a fast wrong answer cannot
+gap of 1e-9 nats (rdconvex.certify on the returned point, so a fast wrong answer cannot
 win):
 
 - ``slope 10``: the curve point at slope s = 10 (the example of MATH.md "Pitfalls").

@@ -17,7 +17,7 @@ d ~ U[0, 1), target D = D_min + 0.3 (D_max - D_min)):
 - R(D, 0) by Sinkhorn (n = m up to 1000) and by the conic program (n <= 100).
 ``benchmarks/bench_iterative.py`` has the finer iterative comparison (plain BA, dit
 with a strict stop, target-D solves, curves); this script reuses its harness.
-Every time comes with the certified gap of the answer it produced (our certify.py on
+Every time comes with the certified gap of the answer it produced (rdconvex.certify on
 the returned point), so a fast wrong answer cannot win. Ratios are baseline / ours.
 """
 

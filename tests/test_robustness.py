@@ -241,21 +241,25 @@ def test_verify_adversarial_claims():
 def _entry_points():
     from rdconvex.schemes import cp_factor, perception_scheme
 
+    # Each entry point with the names of the arguments the fuzzed values go to: an
+    # error must name one of them.
     return {
-        "LogLikelihood": lambda a, b: rdc.LogLikelihood(a, b),
-        "RateDistortionPerception": lambda a, b: rdc.RateDistortionPerception(a, b),
-        "translate": lambda a, b: rdc.translate(a, b, 1.0),
-        "log_loss_rate": lambda a, b: rdc.log_loss_rate(a, b),
-        "perception_scheme": lambda a, b: perception_scheme(a, 1 - np.eye(2), b),
-        "cp_factor": lambda a, b: cp_factor(a),
-        "verify": lambda a, b: rdc.verify(rdc.RateDistortion([0.5, 0.5], 1 - np.eye(2)),
-                                          D=a, rate=b),
+        "LogLikelihood": (lambda a, b: rdc.LogLikelihood(a, b), ("p_x", "p_x_given_u")),
+        "RateDistortionPerception": (lambda a, b: rdc.RateDistortionPerception(a, b),
+                                     ("p_x", "d")),
+        "translate": (lambda a, b: rdc.translate(a, b, 1.0), ("p_x", "d")),
+        "log_loss_rate": (lambda a, b: rdc.log_loss_rate(a, b), ("p_x", "D")),
+        "perception_scheme": (lambda a, b: perception_scheme(a, 1 - np.eye(2), b),
+                              ("p_x", "p_z_given_x")),
+        "cp_factor": (lambda a, b: cp_factor(a), ("V",)),
+        "verify": (lambda a, b: rdc.verify(rdc.RateDistortion([0.5, 0.5], 1 - np.eye(2)),
+                                           D=a, rate=b), ("D", "rate")),
     }
 
 
 @pytest.mark.parametrize("name", sorted(_entry_points()))
 def test_malformed_inputs_to_every_entry_point(name, capsys):
-    call = _entry_points()[name]
+    call, names = _entry_points()[name]
 
     @SETTINGS
     @given(a=junk, b=junk)
@@ -265,6 +269,6 @@ def test_malformed_inputs_to_every_entry_point(name, capsys):
                 warnings.simplefilter("ignore", rdc.InaccurateSolutionWarning)
                 call(a, b)
         except rdc.RDConvexError as exc:
-            assert str(exc)
+            assert _names_argument(str(exc), names), str(exc)
 
     _run_counted(name, check, capsys)

@@ -114,7 +114,7 @@ class RateDistortion(SourceProblem):
             Conic solvers only: solve the primal (2) or the Gallager dual.
         screen : {"auto", True, False}
             Conic solvers only: solve on a screened output support and certify the
-            excluded outputs by their dual constraints (:mod:`rdconvex.screening`);
+            excluded outputs by their dual constraints (:mod:`rdconvex.certify.screening`);
             ``"auto"`` screens problems with at least 2500 distortion entries.
         callback : callable, optional
             Iterative solvers only: called with their progress after each check.
@@ -195,7 +195,7 @@ class RateDistortion(SourceProblem):
         (or at the distortions ``D``), warm-started point to point.
 
         Every point is a :meth:`solve` with its own certificate. When ``D_max`` is
-        infinite the grid ends where the curve is flat (see :mod:`rdconvex.curve`).
+        infinite the grid ends where the curve is flat (see :mod:`rdconvex.problems.curve`).
 
         Parameters
         ----------
