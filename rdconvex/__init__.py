@@ -68,6 +68,7 @@ __all__ = [
     "RateDistortion", "Result", "Certificate", "Status", "installed_solvers", "atoms",
     "closed_forms", "RDConvexError", "InvalidDistributionError", "InvalidDistortionError",
     "InvalidChannelError", "InvalidArgumentError", "InfeasibleDistortionError",
-    "UnknownSolverError", "ProblemFileError", "SolverError", "NoTranslationError", "InaccurateSolutionWarning",
+    "UnknownSolverError", "ProblemFileError", "SolverError", "NoTranslationError",
+    "InaccurateSolutionWarning",
     *_LAZY,
 ]

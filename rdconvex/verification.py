@@ -18,7 +18,6 @@ from .atoms import channel_mutual_information, expected_distortion
 from .errors import InfeasibleDistortionError, InvalidArgumentError
 from .problems.base import snaps_to
 
-
 #: Default tolerance (in the problem's rate units) within which a claimed rate counts
 #: as consistent with the certified bounds or with a channel's achieved rate.
 VERIFY_TOL = 1e-6

@@ -111,8 +111,7 @@ def test_missing_file_and_bad_D_exit_2(capsys):
 
 
 def test_solver_failure_exit_3(capsys, monkeypatch):
-    from rdconvex.results import Status
-    from rdconvex.results import SolveInfo
+    from rdconvex.results import SolveInfo, Status
     from rdconvex.solvers.conic import Clarabel
 
     monkeypatch.setattr(Clarabel, "solve", lambda self, *a, **k: SolveInfo(

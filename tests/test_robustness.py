@@ -19,7 +19,6 @@ from rdconvex.io import problem_from_dict
 
 from .conftest import TOLERANCE
 
-
 floats_any = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0.0, -0.0, 1.0, -1.0, 1e-300, 1e300, np.nan, np.inf, -np.inf]),
@@ -196,8 +195,7 @@ def test_max_iter_returns_certified_partial_with_warning():
 
 
 def test_solver_error_carries_partial(monkeypatch):
-    from rdconvex.results import Status
-    from rdconvex.results import SolveInfo
+    from rdconvex.results import SolveInfo, Status
     from rdconvex.solvers.conic import Clarabel
 
     monkeypatch.setattr(Clarabel, "solve", lambda self, *a, **k: SolveInfo(

@@ -11,6 +11,12 @@
 - :mod:`.single_parameter` — the objective of (22) at a given lambda, a lower bound on R(D).
 """
 
-from .classical import best_lower_bound, certify, lower_bound, lower_bounds, repair_channel
+from .classical import (
+    best_lower_bound,
+    certify,
+    lower_bound,
+    lower_bounds,
+    repair_channel,
+)
 
 __all__ = ["best_lower_bound", "certify", "lower_bound", "lower_bounds", "repair_channel"]

@@ -40,8 +40,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import logsumexp
 
-from ..numerics import log_kernel, safe_log
 from ..errors import InvalidArgumentError
+from ..numerics import log_kernel, safe_log
 
 #: Default marginal tolerance (l1 norm of the row-marginal error) of one Sinkhorn solve.
 DEFAULT_TOL = 1e-12

@@ -19,9 +19,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .._validation import UNITS, check_scalar, check_units
-from ..errors import InaccurateSolutionWarning, InfeasibleDistortionError, InvalidArgumentError
+from ..errors import (
+    InaccurateSolutionWarning,
+    InfeasibleDistortionError,
+    InvalidArgumentError,
+)
 from ..numerics import D_SNAP, expand_rows, finite_part, row_minima
-from ..results import Certificate, RawSolution, Result
+from ..results import Certificate, RawSolution, Result, SolveInfo, Status
 
 
 def snaps_to(D: float, value: float) -> bool:
@@ -54,8 +58,9 @@ class Units:
         return value * self.distortion_scale / self.rate_scale
 
     def slope_out(self, slope: float) -> float:
-        return slope * self.rate_scale / self.distortion_scale if math.isfinite(slope) \
-            else math.inf
+        if not math.isfinite(slope):
+            return math.inf
+        return slope * self.rate_scale / self.distortion_scale
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,6 @@ class Source:
 
     def rate_zero(self, D: float) -> RawSolution:
         """The constant output ``argmin_y E d(X, y)``: rate 0, distortion ``D_max``."""
-        from ..results import SolveInfo, Status
-
         W = np.zeros((self.p.size, self.m))
         W[:, self.best_column] = 1.0
         info = SolveInfo(Status.OPTIMAL, 0, 0.0,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from .._validation import check_distortion, check_iteration_args, check_pmf, check_rows_finite
+from .._validation import (
+    check_distortion,
+    check_iteration_args,
+    check_pmf,
+    check_rows_finite,
+)
+from ..certify.screening import AUTO_SIZE
 from ..errors import InvalidArgumentError
 from ..programs import classical as programs
 from ..results import Result
 from ..solvers import get_solver
-from ..certify.screening import AUTO_SIZE
 from . import classical_points as points
 from .base import Source, SourceProblem, Units, finish, one_target
 

@@ -7,11 +7,11 @@ a fixed zero, and ``inf`` is never multiplied into an expression).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
-
-from typing import NamedTuple
 
 from .. import atoms
 from ..numerics import finite_part, parametric_channel

@@ -20,10 +20,10 @@ the special-point LPs.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cvxpy as cp
 import numpy as np
-
-from typing import NamedTuple
 
 from .. import atoms
 from ..numerics import safe_log

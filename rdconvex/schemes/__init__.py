@@ -2,7 +2,12 @@
 (:mod:`.theorem4`) and completely positive factorisations, Lemma 1 (:mod:`.cp_factor`)."""
 
 from .cp_factor import CPFactorization, cp_factor
-from .theorem4 import PerceptionScheme, Theorem4Scheme, perception_scheme, theorem4_scheme
+from .theorem4 import (
+           PerceptionScheme,
+           Theorem4Scheme,
+           perception_scheme,
+           theorem4_scheme,
+)
 
 __all__ = ["CPFactorization", "PerceptionScheme", "Theorem4Scheme", "cp_factor",
            "perception_scheme", "theorem4_scheme"]

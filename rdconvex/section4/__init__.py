@@ -11,7 +11,8 @@ The bound itself is computed in :mod:`rdconvex.certify.single_parameter`; the pr
 programs are in :mod:`rdconvex.programs.single_parameter`.
 """
 
-from ._common import TOL, NoTranslationError
+from ..errors import NoTranslationError
+from ._common import TOL
 from .dual import SingleParameterDual, single_parameter_bound, single_parameter_dual
 from .interval import (
     GRID,

@@ -1,12 +1,12 @@
-"""What every Section IV module shares: its tolerance and its input checks (and its error,
-defined with the others in :mod:`rdconvex.errors`)."""
+"""What every Section IV module shares: its tolerance and its input checks (its error,
+:class:`~rdconvex.errors.NoTranslationError`, is defined with the others)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .._validation import check_distortion, check_pmf, check_rows_finite, check_scalar
-from ..errors import InvalidArgumentError, NoTranslationError  # noqa: F401  (re-exported)
+from ..errors import InvalidArgumentError
 
 #: Default membership tolerance: (13) holds when ``max_y |sum_x mu_x V[x,y] - 1| <= TOL``
 #: and ``p`` is coupled when ``min_Q sum_x |(A Q)_x - p_x| <= TOL`` (both dimensionless).

@@ -32,11 +32,11 @@ from scipy.special import entr
 
 from .._validation import UNITS, check_scalar, check_units
 from ..certify.single_parameter import dual_objective_bound
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NoTranslationError
 from ..numerics import finite_part
 from ..programs import single_parameter as programs
 from ..results import Result
-from ._common import TOL, NoTranslationError, check_lam, check_tol, expand, reduced, validated
+from ._common import TOL, check_lam, check_tol, expand, reduced, validated
 from .interval import GRID, XTOL, LambdaIntervals, membership, translation_interval
 from .normaliser import solve_normaliser
 

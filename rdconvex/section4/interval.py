@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, NoTranslationError
 from ..numerics import row_minima
 from ..solvers import get_solver
-from ._common import TOL, NoTranslationError, check_lam, check_tol, expand, reduced, validated
+from ._common import TOL, check_lam, check_tol, expand, reduced, validated
 from .normaliser import LP_TOL, solve_normaliser
 
 #: Default number of geometric grid points for the search of ``I``.

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import NoTranslationError
 from ..numerics import safe_log
 from ..programs import single_parameter as programs
 from ..results import Status
 from ..solvers import get_solver
-from ._common import NoTranslationError
 
 #: A square ``V`` (rows scaled to maximum 1) with a larger condition number is treated as
 #: numerically singular: (13) is then decided by Newton's method or an LP.

@@ -19,7 +19,7 @@ import importlib.util
 import numpy as np
 
 from .._validation import check_iteration_args
-from ..results import RawSolution, SolveInfo, Status  # noqa: F401  (re-exported)
+from ..results import RawSolution, SolveInfo
 
 
 class Adapter(abc.ABC):

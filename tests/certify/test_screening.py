@@ -47,8 +47,7 @@ def test_screen_argument_validated():
 
 
 def test_failed_conic_solve_carries_the_screening_estimate(rng, monkeypatch):
-    from rdconvex.results import Status
-    from rdconvex.results import SolveInfo
+    from rdconvex.results import SolveInfo, Status
     from rdconvex.solvers.conic import Clarabel
 
     p, d = random_problem(rng, 40, 60)

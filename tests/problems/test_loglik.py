@@ -21,8 +21,17 @@ from rdconvex.problems.loglik import DMinResult, check_likelihood
 from rdconvex.solvers import get_solver
 
 from ..conftest import TOLERANCE
-from .loglik_cases import (CYCLIC, CYCLIC_RATE, FIG3, FIG4, LN2, SPARSE, entropy,
-                           mutual_information, program8_value)
+from .loglik_cases import (
+    CYCLIC,
+    CYCLIC_RATE,
+    FIG3,
+    FIG4,
+    LN2,
+    SPARSE,
+    entropy,
+    mutual_information,
+    program8_value,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,17 @@ from rdconvex.problems.loglik import SpecialPoints
 from rdconvex.solvers import get_solver
 
 from ..conftest import CONIC, TOLERANCE
-from .loglik_cases import (CYCLIC, FIG3, FIG4, FIG4_D1, FIG4_D2, LN2, entropy,
-                           mutual_information, random_instance)
+from .loglik_cases import (
+    CYCLIC,
+    FIG3,
+    FIG4,
+    FIG4_D1,
+    FIG4_D2,
+    LN2,
+    entropy,
+    mutual_information,
+    random_instance,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +107,7 @@ def test_posterior_channel_attains_the_log_loss_bound():
     and rate H(X) - D* (Theorem 1-(iii)), exactly, and its output law is P_U."""
     ll = rdc.LogLikelihood(**FIG4)
     sp = ll.special_points()
-    A, p, d = ll.p_x_given_u, ll.p_x, -np.log(ll.p_x_given_u)
+    p, d = ll.p_x, -np.log(ll.p_x_given_u)
     for D in np.linspace(*sp.interval, 5):
         W = sp.channel_at(D)
         Q = sp.P_U_at(D)

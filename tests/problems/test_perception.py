@@ -27,8 +27,8 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.special import entr, rel_entr
 
 import rdconvex as rdc
-from rdconvex.closed_forms import binary_hamming_rate
 from rdconvex.certify.perception import PERCEPTION_ROUNDING
+from rdconvex.closed_forms import binary_hamming_rate
 from rdconvex.problems.perception import RateDistortionPerception
 from rdconvex.schemes import perception_scheme, theorem4_scheme
 

@@ -22,7 +22,6 @@ from scipy.special import entr
 import rdconvex as rdc
 from rdconvex import closed_forms as cf
 from rdconvex.programs import single_parameter as programs
-from rdconvex.solvers import get_solver
 from rdconvex.section4 import (
     NoTranslationError,
     in_interval,
@@ -31,6 +30,7 @@ from rdconvex.section4 import (
     translate,
     translation_interval,
 )
+from rdconvex.solvers import get_solver
 
 from ..conftest import ALL, TOLERANCE
 
