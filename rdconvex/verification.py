@@ -224,6 +224,11 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
                                         problem.D_min)
         return Verification(verdict, reason, **common)
 
+    return _verify_channel(problem, channel, D, rate, Gamma, tol, lower, common)
+
+
+def _verify_channel(problem, channel, D, rate, Gamma, tol, lower, common) -> Verification:
+    """The verdict on a claimed channel (and its claimed rate, if any)."""
     W, invalid_reason = _claimed_channel(problem, channel)
     if W is None:
         return Verification("rejected", f"invalid channel: {invalid_reason}",
