@@ -29,6 +29,7 @@ solve programs, so :meth:`Wasserstein.value` takes the plan, and
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import NamedTuple
 
@@ -74,7 +75,7 @@ def _zero_max(p, c) -> float:
     return float(np.max(c[mask])) if np.any(mask) else -math.inf
 
 
-class Divergence:
+class Divergence(abc.ABC):
     """Base of the perception divergences (see the module docstring)."""
 
     #: Registry key (``divergence=`` of :class:`~rdconvex.RateDistortionPerception`).
@@ -89,13 +90,33 @@ class Divergence:
     #: :meth:`value` needs a transport plan of ``p`` to ``q`` (a solved LP).
     needs_plan: bool = False
 
-    def expression(self, p: np.ndarray, q: cp.Expression) -> cp.Expression:
-        """``gamma(p, q)`` as a cvxpy expression, convex in ``q``."""
-        raise NotImplementedError
-
+    @abc.abstractmethod
     def constraints(self, p: np.ndarray, q: cp.Expression, Gamma: float,
                     ground: np.ndarray | None = None) -> DivergenceBlock:
         """The named constraints of ``gamma(p, q) <= Gamma`` (``Gamma > 0``)."""
+
+    @abc.abstractmethod
+    def value(self, p, q, *, ground=None, plan=None) -> float:
+        """``gamma(p, q)`` in float64 (nats for the KL divergences)."""
+
+    @abc.abstractmethod
+    def support_bound(self, p, c, Gamma: float, ground=None) -> float:
+        """An upper bound on ``max {c^T q : q in simplex, gamma(p, q) <= Gamma}``, for
+        ``Gamma > 0`` and ``c`` shifted so its largest usable entry is 0 (``-inf``
+        entries allowed). Any dual point of that small program bounds it."""
+
+
+class ExpressionDivergence(Divergence):
+    """A divergence with a closed-form cvxpy expression: its constraint is
+    ``expression(p, q) <= Gamma`` (and ``q = 0`` off the support of ``p`` when
+    ``needs_support``)."""
+
+    @abc.abstractmethod
+    def expression(self, p: np.ndarray, q: cp.Expression) -> cp.Expression:
+        """``gamma(p, q)`` as a cvxpy expression, convex in ``q``."""
+
+    def constraints(self, p: np.ndarray, q: cp.Expression, Gamma: float,
+                    ground: np.ndarray | None = None) -> DivergenceBlock:
         g = f"   (Gamma = {Gamma:.10g})"
         rows = [ConstraintRow("perception", self.expression(p, q) <= Gamma,
                               f"{self.text} <= Gamma" + g,
@@ -108,18 +129,8 @@ class Divergence:
                 r"q_y = 0 \;\text{where } p_y = 0"))
         return DivergenceBlock(rows, {}, {})
 
-    def value(self, p, q, *, ground=None, plan=None) -> float:
-        """``gamma(p, q)`` in float64 (nats for the KL divergences)."""
-        raise NotImplementedError
 
-    def support_bound(self, p, c, Gamma: float, ground=None) -> float:
-        """An upper bound on ``max {c^T q : q in simplex, gamma(p, q) <= Gamma}``, for
-        ``Gamma > 0`` and ``c`` shifted so its largest usable entry is 0 (``-inf``
-        entries allowed). Any dual point of that small program bounds it."""
-        raise NotImplementedError
-
-
-class TotalVariation(Divergence):
+class TotalVariation(ExpressionDivergence):
     name = "tv"
     text = "TV(p, q) = 1/2 sum_y |p[y] - q[y]|"
     latex = r"\tfrac12\textstyle\sum_y |p_y - q_y|"
@@ -151,7 +162,7 @@ class TotalVariation(Divergence):
         return float(q[mass] @ c[mass])
 
 
-class KL(Divergence):
+class KL(ExpressionDivergence):
     name = "kl"
     text = "KL(p || q) = sum_y p[y] log(p[y] / q[y])"
     latex = r"\textstyle\sum_y p_y \log\frac{p_y}{q_y}"
@@ -183,7 +194,7 @@ class KL(Divergence):
         return _bounded_min(value, -40.0, 40.0)
 
 
-class ReverseKL(Divergence):
+class ReverseKL(ExpressionDivergence):
     name = "reverse_kl"
     text = "KL(q || p) = sum_y q[y] log(q[y] / p[y])"
     latex = r"\textstyle\sum_y q_y \log\frac{q_y}{p_y}"
@@ -209,7 +220,7 @@ class ReverseKL(Divergence):
         return _bounded_min(value, -40.0, 40.0)
 
 
-class Hellinger(Divergence):
+class Hellinger(ExpressionDivergence):
     name = "hellinger"
     text = "H^2(p, q) = 1 - sum_y sqrt(p[y] q[y])"
     latex = r"1 - \textstyle\sum_y \sqrt{p_y q_y}"
@@ -241,7 +252,7 @@ class Hellinger(Divergence):
         return _bounded_min(value, -40.0, 40.0)
 
 
-class ChiSquared(Divergence):
+class ChiSquared(ExpressionDivergence):
     name = "chi2"
     text = "chi^2(q || p) = sum_y (q[y] - p[y])^2 / p[y]"
     latex = r"\textstyle\sum_y \frac{(q_y - p_y)^2}{p_y}"

@@ -24,14 +24,15 @@ class Program(cp.Problem):
     solver adapter, :mod:`rdconvex.solvers`). ``variables_by_name`` and
     ``constraints_by_name`` give the handles; ``str(program)`` prints the formulation as
     plain-text math and :meth:`latex` as LaTeX; :meth:`read_point` turns the solved
-    program into the problem's own values.
+    program into the problem's own values with the builder's ``reader``, a callable
+    ``reader(program)`` returning the point (``None`` when the solver left none).
     """
 
     def __init__(self, objective, constraints: dict[str, cp.Constraint], *, title: str,
                  sense_text: str, sense_latex: str, objective_row: Row,
                  variables: dict[str, cp.Variable], variable_text: dict[str, str],
                  rows: list[Row], data: dict[str, object] | None = None,
-                 parameters: dict[str, object] | None = None, reader=None):
+                 parameters: dict[str, object] | None = None, reader):
         super().__init__(objective, [c for c in constraints.values() if c is not None])
         self.title = title
         self.constraints_by_name = {k: c for k, c in constraints.items() if c is not None}
@@ -48,8 +49,6 @@ class Program(cp.Problem):
         """The solved program's point in the problem's own terms (like CVXPY's
         ``invert``): what the builder's reader makes of the variable and dual values,
         ``None`` when the solver left no usable point."""
-        if self._reader is None:
-            raise NotImplementedError(f"{self.title.splitlines()[0]!r} has no reader.")
         return self._reader(self)
 
     def __getitem__(self, name: str) -> cp.Constraint:

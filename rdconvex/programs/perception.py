@@ -199,7 +199,8 @@ def perfect_perception_dual(p: np.ndarray, p_out: np.ndarray, d: np.ndarray,
 
     (the output potential ``g_y = -log sum_x p_x e^{f_x - s d_xy}`` eliminated). DCP:
     ``-log_sum_exp`` of affine is concave. Any feasible ``(s, f)`` is a lower bound.
-    Handles: variables ``f``, ``s``; parameter ``D``.
+    Handles: variables ``f``, ``s``; parameter ``D``; ``read_point()`` gives a
+    :class:`DualPoint`.
     """
     n, m = d.shape
     allowed = np.isfinite(d)
@@ -222,4 +223,20 @@ def perfect_perception_dual(p: np.ndarray, p_out: np.ndarray, d: np.ndarray,
                    variables={"f": f, "s": s},
                    variable_text={"f": f"{n} potentials", "s": "slope >= 0"},
                    rows=[Row("slope", "s >= 0", r"s \ge 0")],
-                   data={"p": p_out, "d": d}, parameters={"D": D_param})
+                   data={"p": p_out, "d": d}, parameters={"D": D_param},
+                   reader=_read_dual_point)
+
+
+class DualPoint(NamedTuple):
+    """A solved dual of ``R(D, 0)``: the slope ``s`` and the source potentials ``f``
+    (any such pair gives a lower bound, :mod:`rdconvex.certify.perception`)."""
+
+    slope: float
+    potentials: np.ndarray
+
+
+def _read_dual_point(prog: Program):
+    s, f = prog.variables_by_name["s"].value, prog.variables_by_name["f"].value
+    if s is None or f is None or not np.all(np.isfinite(f)):
+        return None
+    return DualPoint(float(s), np.asarray(f, dtype=float))
