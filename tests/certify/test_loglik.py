@@ -24,11 +24,17 @@ from rdconvex.certify.loglik import (
 )
 from rdconvex.programs.loglik import d_min_objective, special_point_lp_arrays
 
-from ..problems.loglik_cases import CYCLIC, CYCLIC_RATE, FIG4, FIG4_D1, FIG4_D2
+from ..problems.loglik_cases import (
+    CYCLIC_A,
+    CYCLIC_P,
+    CYCLIC_RATE,
+    CYCLIC_TIES,
+    FIG4,
+    FIG4_D1,
+    FIG4_D2,
+)
 
-P = np.array(CYCLIC["p_x"])
-A = np.array(CYCLIC["p_x_given_u"])
-TIES = A >= A.max(axis=1, keepdims=True)
+P, A, TIES = CYCLIC_P, CYCLIC_A, CYCLIC_TIES
 D = -np.log(A)
 
 

@@ -29,6 +29,10 @@ FIG4 = dict(p_x=[0.65, 0.35], p_x_given_u=[[0.8, 0.4, 0.2], [0.2, 0.6, 0.8]])
 CYCLIC = dict(p_x=[0.5, 0.3, 0.2],
               p_x_given_u=[[0.4, 0.4, 0.2], [0.2, 0.4, 0.4], [0.4, 0.2, 0.4]])
 CYCLIC_RATE = 0.3 * math.log(1 / 0.6) + 0.2 * math.log(1 / 0.4)
+#: The cyclic instance as arrays, with its exact maximum-likelihood sets T(x) of (8).
+CYCLIC_P = np.array(CYCLIC["p_x"])
+CYCLIC_A = np.array(CYCLIC["p_x_given_u"])
+CYCLIC_TIES = CYCLIC_A >= CYCLIC_A.max(axis=1, keepdims=True)
 # Zeros in A (forbidden pairs) and a zero-probability source symbol.
 SPARSE = dict(p_x=[0.6, 0.4, 0.0],
               p_x_given_u=[[0.5, 0.0, 0.3], [0.5, 0.6, 0.0], [0.0, 0.4, 0.7]])

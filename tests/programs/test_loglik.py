@@ -20,11 +20,17 @@ from rdconvex.programs.loglik import (
 )
 from rdconvex.solvers import get_solver
 
-from ..problems.loglik_cases import CYCLIC, CYCLIC_RATE, FIG4, FIG4_D1, FIG4_D2
+from ..problems.loglik_cases import (
+    CYCLIC_A,
+    CYCLIC_P,
+    CYCLIC_RATE,
+    CYCLIC_TIES,
+    FIG4,
+    FIG4_D1,
+    FIG4_D2,
+)
 
-P = np.array(CYCLIC["p_x"])
-A = np.array(CYCLIC["p_x_given_u"])
-TIES = A >= A.max(axis=1, keepdims=True)
+P, A, TIES = CYCLIC_P, CYCLIC_A, CYCLIC_TIES
 
 
 def test_program8_reads_back_Q():
