@@ -53,6 +53,8 @@ _LAZY = {
     "CPFactorization": "rdconvex.schemes",
     "load_problem": "rdconvex.io",
     "sweep": "rdconvex.parallel",
+    "check_certificate": "rdconvex.check",
+    "CheckResult": "rdconvex.check",
 }
 
 

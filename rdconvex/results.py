@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import enum
+import platform
 from dataclasses import dataclass, field
 
 import numpy as np
 
 
-class Status(enum.Enum):
-    """Outcome of a solve, in tiers (as Clarabel and SCS report them).
+#: The certified gap (nats) a result must meet to be reported ``"optimal"`` when the
+#: caller gives no ``tol`` — the same for every solver (docs/certificates.md).
+DEFAULT_GAP_TOL = 1e-6
 
-    ``OPTIMAL`` met the requested tolerance. ``OPTIMAL_INACCURATE`` and
+
+class Status(str, enum.Enum):
+    """Outcome of a solve, in tiers (as Clarabel and SCS report them); a ``str`` enum, so
+    ``status == "optimal"`` holds.
+
+    ``OPTIMAL``: the *certified* gap met the requested tolerance (``tol``, default
+    :data:`DEFAULT_GAP_TOL`), whatever the solver said. ``OPTIMAL_INACCURATE`` and
     ``MAX_ITERATIONS`` returned a point that is certified (the bounds hold) but the
-    solver did not reach its tolerance; a warning is always emitted with them.
+    gap is wider than requested; a warning is always emitted with them.
     ``INFEASIBLE``/``UNBOUNDED``/``FAILED`` come with no usable point and are raised
     as :class:`~rdconvex.errors.SolverError`.
     """
@@ -24,6 +32,9 @@ class Status(enum.Enum):
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
 
     @property
     def is_exact(self) -> bool:
@@ -58,11 +69,13 @@ class RawSolution:
 
 @dataclass(frozen=True)
 class Certificate:
-    """Certified bounds ``lower <= R(D) <= upper`` and ``gap = upper - lower``.
+    """Proven bounds ``lower <= R(D) <= upper`` and ``gap = upper - lower``.
 
-    ``upper`` is the mutual information of a repaired channel whose distortion is
-    ``<= D``; ``lower`` is the dual objective of a feasible dual point. Both are
-    recomputed in float64 from the returned point (see :mod:`rdconvex.certify`).
+    ``upper`` is the mutual information of a channel whose distortion is proven
+    ``<= D``; ``lower`` is the dual objective of a dual point. Both are evaluated from
+    the returned points with outward rounding on shifted data, so they hold in exact
+    arithmetic for the problem the input floats define (:mod:`rdconvex.rigorous`,
+    docs/certificates.md).
     """
 
     upper: float
@@ -76,6 +89,32 @@ class Certificate:
     def contains(self, value: float, tol: float = 0.0) -> bool:
         """Whether ``value`` lies in ``[lower - tol, upper + tol]``."""
         return self.lower - tol <= value <= self.upper + tol
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What a certificate file records besides the bounds (docs/certificate-format.md):
+    the quantity, the problem data as given, the parameters (nats) and the primal and
+    dual points the bounds were evaluated from."""
+
+    quantity: str
+    problem: dict
+    parameters: dict
+    primal: dict
+    dual: dict
+    lower: float
+    upper: float
+
+    def document(self, units: str = "nats", info: dict | None = None) -> dict:
+        """The format-1 certificate document (JSON-ready)."""
+        from . import __version__
+        from .check import make_document
+
+        versions = {"rdconvex": __version__, "python": platform.python_version(),
+                    "numpy": np.__version__}
+        return make_document(self.quantity, self.problem, self.parameters, self.primal,
+                             self.dual, self.lower, self.upper, units=units,
+                             versions=versions, info=info or {})
 
 
 @dataclass(frozen=True)
@@ -111,6 +150,24 @@ class Result:
     D: float
     units: str = "nats"
     message: str = ""
+    proof: Proof | None = field(default=None, repr=False, compare=False)
+
+    def save_certificate(self, path) -> None:
+        """Write the certificate file of this result (docs/certificate-format.md), which
+        ``rdconvex check`` (:func:`rdconvex.check_certificate`) proves independently.
+
+        Raises :class:`~rdconvex.errors.InvalidArgumentError` for a quantity with no
+        certificate file format."""
+        from .check import write_document
+        from .errors import InvalidArgumentError
+
+        if self.proof is None:
+            raise InvalidArgumentError(
+                "this result has no certificate file format (only R(D), R_ll(D), the "
+                "decoder of (8), R(D, Gamma) and R(D, 0) results have one).")
+        info = {"solver": self.solver, "status": self.status.value,
+                "iterations": self.iterations, "solve_time": self.solve_time}
+        write_document(self.proof.document(self.units, info), path)
 
     def __post_init__(self):
         for name in ("channel", "output_pmf"):

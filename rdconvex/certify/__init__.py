@@ -1,7 +1,7 @@
 """Certificates: the only place where a bound on any quantity is computed.
 
 - :mod:`.classical` — R(D) (and R_ll(D), the same program): repaired channel (upper),
-  Csiszár dual point (lower).
+  Csiszár dual point (lower), both proven by :mod:`rdconvex.rigorous`.
 - :mod:`.screening` — which outputs a screened solve may leave out, certified by their
   dual constraints.
 - :mod:`.loglik` — R_ll(D_min) by (8) (decoder channel / dual of (8)), the special-point
@@ -12,11 +12,12 @@
 """
 
 from .classical import (
-    best_lower_bound,
+    best_dual_point,
     certify,
+    distortion_upper_end,
     lower_bound,
-    lower_bounds,
     repair_channel,
 )
 
-__all__ = ["best_lower_bound", "certify", "lower_bound", "lower_bounds", "repair_channel"]
+__all__ = ["best_dual_point", "certify", "distortion_upper_end", "lower_bound",
+           "repair_channel"]

@@ -1,96 +1,105 @@
-r"""Certificates of the classical R(D): certified upper and lower bounds from any returned point.
+r"""Certificates of the classical R(D): proven upper and lower bounds from any returned point.
 
-One place for every solver (conic, Blahut–Arimoto, Sinkhorn). All arithmetic is float64
-in nats on the reduced problem (source symbols with positive probability).
+One place for every solver (conic, Blahut–Arimoto, Sinkhorn) and for the log-likelihood
+family (the same bound on ``d = -log A``). The bounds hold for the problem the user's
+numbers define, in exact arithmetic: they are evaluated on shifted data with outward
+rounding by :mod:`rdconvex.rigorous` (see its docstring and docs/certificates.md).
 
 *Upper bound.* Take the channel, zero the forbidden pairs, clip negatives, renormalise
-rows; if its distortion exceeds ``D``, mix it with the minimum-distortion channel
-(distortion ``D_min <= D``) just enough to meet ``D``. The mutual information of the
-repaired channel, computed exactly, is an upper bound on ``R(D)``.
+rows; if its distortion is not *proven* ``<= D``, mix it with the minimum-distortion
+channel (shifted distortion exactly 0) by the smallest weight that proves it. The
+proven upper end of the mutual information of that float channel (rows divided by their
+exact sums) is the upper bound.
 
 *Lower bound.* From any slope ``s >= 0`` and output pmf ``q`` (Csiszár 1974),
+:math:`\ell_x = -\log\sum_y q_y e^{-s d'(x,y)}` gives
 
 .. math::
-    c_x = \Big(\sum_y q_y e^{-s d(x,y)}\Big)^{-1},\quad
-    M = \max_y \sum_x p_x c_x e^{-s d(x,y)},\quad
-    g = \log c - \log M
+    R(D) \ge \sum_x p_x \ell_x - \log \max_y \sum_x p_x e^{\ell_x - s d'(x,y)} - s D'.
 
-is feasible for the dual, so ``sum_x p_x g_x - s D`` is a lower bound. The kernel is
-shifted per row, :math:`e^{-s(d(x,y) - \min_{y'} d(x,y'))}` (row maximum 1), so large
-slopes (``1e4`` and more) do not underflow; a row whose sum would still underflow (``q``
-vanishing near its best outputs) is computed in log space (``logsumexp``).
+The search for a good ``(s, q)`` (a few Blahut–Arimoto steps, a 1-D search over ``s``)
+is plain float64 on the shifted data; only the chosen point is evaluated rigorously.
 """
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from ..atoms import channel_mutual_information, expected_distortion
-from ..numerics import (
-    ShiftedKernel,
-    ba_step,
-    dual_value,
-    min_distortion_channel,
-    normalise_rows,
-    shifted_kernel,
-)
+import flint
+
+from ..numerics import ba_step, dual_value, min_distortion_channel, normalise_rows, \
+    shifted_kernel
 from ..results import Certificate
+from ..rigorous import (
+    PRECISION,
+    ShiftedProblem,
+    channel_bounds,
+    dual_lower_bound,
+    log_c_of,
+    upper_end,
+)
 
-#: Relative size of float64 rounding in the bound computations.
-ROUNDING = 1e-12
+
+class DualPoint(NamedTuple):
+    """A Csiszár dual point: slope and ``log c`` (one per reduced source row)."""
+
+    slope: float
+    log_c: np.ndarray
 
 
-def repair_channel(p: np.ndarray, d: np.ndarray, channel, D: float | None = None):
-    """Make ``channel`` a valid channel with zero mass on forbidden pairs and
-    distortion ``<= D`` (``D >= D_min`` assumed). Returns ``(channel, distortion)``.
+class Certified(NamedTuple):
+    """A certified point: the float channel whose exact row-normalisation the upper
+    bound is about, its distortion (float estimate, original units), the certificate
+    (nats) and the dual point of the lower bound."""
 
-    An excess distortion is removed by mixing with the channel's own projection on
-    the argmin pairs (rows renormalised; distortion exactly ``D_min``), the smallest
-    move along a segment of feasible channels.
-    """
+    channel: np.ndarray
+    distortion: float
+    certificate: Certificate
+    dual: DualPoint
+
+
+def repair_channel(d: np.ndarray, channel) -> np.ndarray:
+    """``channel`` made a float channel: finite, ``>= 0``, zero on forbidden pairs, rows
+    normalised (an empty row takes the minimum-distortion row)."""
     W = np.array(channel, dtype=float, copy=True)
     W[~np.isfinite(W)] = 0.0
     np.clip(W, 0.0, None, out=W)
     W[~np.isfinite(d)] = 0.0
-    sums = W.sum(axis=1, keepdims=True)
-    if np.all(sums > 0):
-        W /= sums
-        fallback = None
-    else:
-        fallback = min_distortion_channel(d)
-        W = normalise_rows(W, fallback)
-    distortion = expected_distortion(p, W, d)
-    if D is None or distortion <= D:
-        return W, distortion
-    if fallback is None:
-        fallback = min_distortion_channel(d)
-    argmin = fallback > 0
-    W_low = normalise_rows(np.where(argmin, W, 0.0), fallback)
-    d_low = expected_distortion(p, W_low, d)
-    t = 1.0 if distortion <= d_low else min(1.0, (distortion - D) / (distortion - d_low))
-    # Rounding can leave the mix a hair above D: step t up until it is not (doubling
-    # steps, so a rounding excess far above one ulp of t takes a few dozen tries).
-    step = 4 * np.finfo(float).eps * max(t, 1e-3)
+    return normalise_rows(W, min_distortion_channel(d))
+
+
+def _argmin_channel(problem: ShiftedProblem, W: np.ndarray) -> np.ndarray:
+    """``W`` restricted to the exact minimisers (shifted distortion exactly 0)."""
+    tied = problem.minimisers
+    fallback = tied / tied.sum(axis=1, keepdims=True)
+    return normalise_rows(np.where(tied, W, 0.0), fallback)
+
+
+def feasible_channel(problem: ShiftedProblem, W: np.ndarray, D_excess):
+    """``(channel, bounds)``: ``W`` mixed with its argmin restriction by the smallest
+    weight whose distortion is *proven* ``<= D'`` (weight 1 gives distortion exactly 0)."""
+    bounds = channel_bounds(problem, W)
+    budget = float(D_excess.lower()) if D_excess.is_finite() else 0.0
+    budget = math.nextafter(budget, -math.inf) if budget > 0 else 0.0
+    if bounds.distortion_excess <= budget:
+        return W, bounds
+    low = _argmin_channel(problem, W)
+    t = 1.0 - budget / bounds.distortion_excess if bounds.distortion_excess > 0 else 1.0
+    step = 1e-15
     while True:
-        mixed = (1.0 - t) * W + t * W_low
-        mixed_distortion = expected_distortion(p, mixed, d)
-        if mixed_distortion <= D or t >= 1.0:
-            return mixed, mixed_distortion
-        t = min(1.0, t + step)
-        step *= 2.0
-
-
-def lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q) -> float:
-    """Csiszár's dual lower bound on ``R(D)`` at slope ``s`` from output pmf ``q``."""
-    return lower_bounds(p, d, D, slope, [q])[0]
-
-
-def lower_bounds(p: np.ndarray, d: np.ndarray, D: float, slope: float, qs,
-                 kernel: ShiftedKernel | None = None) -> list[float]:
-    """:func:`lower_bound` for several output pmfs at one slope (one kernel)."""
-    kernel = shifted_kernel(d, slope) if kernel is None else kernel
-    return [dual_value(p, d, D, slope, q, kernel) for q in qs]
+        t = min(1.0, t)
+        mixed = W if t == 0 else (1.0 - t) * W + t * low
+        if t == 1.0:
+            mixed = low
+        bounds = channel_bounds(problem, mixed)
+        if bounds.distortion_excess <= budget or t == 1.0:
+            return mixed, bounds
+        t += step * max(t, 1e-3)
+        step *= 4.0
 
 
 #: Work budget (distortion entries x Blahut–Arimoto steps) for polishing a lower bound
@@ -104,55 +113,79 @@ def polish_steps(d: np.ndarray) -> int:
     return int(min(MAX_POLISH, max(5, POLISH_BUDGET // max(1, d.size))))
 
 
-def best_lower_bound(p: np.ndarray, d: np.ndarray, D: float, slope: float, q,
-                     polish: int = 5, refine_slope: bool = True, kernel=None) -> float:
-    """The best lower bound from ``(s, q)``: up to ``polish`` Blahut–Arimoto steps on
-    ``q`` at ``s`` (stopping once a step gains less than 1e-14), then (if
-    ``refine_slope``) a bounded 1-D search over ``s`` near the given one. Every
-    candidate is a feasible dual point, so the maximum is a valid bound."""
-    kernel = shifted_kernel(d, slope) if kernel is None else kernel
-    best_q, best = q, lower_bounds(p, d, D, slope, [q], kernel)[0]
+def _estimate(problem, D_float, slope, q, kernel=None) -> float:
+    return dual_value(problem.p, problem.excess, D_float, slope, q, kernel)
+
+
+def best_dual_point(problem: ShiftedProblem, D_excess: float, slope: float, q,
+                    polish: int = 5, refine_slope: bool = True) -> tuple[float, np.ndarray]:
+    """A good ``(s, q)`` for the bound at shifted target ``D_excess`` (float search):
+    up to ``polish`` Blahut–Arimoto steps on ``q`` at ``s`` (stopping once a step gains
+    less than 1e-14), then (if ``refine_slope``) a bounded 1-D search over ``s``."""
+    excess = problem.excess
+    kernel = shifted_kernel(excess, slope)
+    best_q, best = q, _estimate(problem, D_excess, slope, q, kernel)
     for _ in range(polish):
-        q = ba_step(p, d, slope, q, kernel)
-        value = lower_bounds(p, d, D, slope, [q], kernel)[0]
+        q = ba_step(problem.p, excess, slope, q, kernel)
+        value = _estimate(problem, D_excess, slope, q, kernel)
         if value > best:
             gain = value - best
             best_q, best = q, value
             if gain < 1e-14 * (1.0 + abs(value)):
                 break
+    best_slope = slope
     if refine_slope:
         hi = 2.0 * slope if slope > 0 else 1.0
-        search = minimize_scalar(lambda s: -lower_bound(p, d, D, s, best_q),
+        search = minimize_scalar(lambda s: -_estimate(problem, D_excess, s, best_q),
                                  bounds=(0.5 * slope, hi), method="bounded",
                                  options={"xatol": 1e-12 * max(1.0, slope)})
-        if np.isfinite(search.fun):
-            best = max(best, -float(search.fun))
-    return best
+        if np.isfinite(search.fun) and -float(search.fun) > best:
+            best_slope = float(search.x)
+    return best_slope, best_q
 
 
-def certify(p: np.ndarray, d: np.ndarray, D: float, channel, slope: float, q,
-            polish: int | None = None,
-            refine_slope: bool = True) -> tuple[np.ndarray, float, Certificate]:
-    """Certify a returned point for ``R(D)``.
+def lower_bound(problem: ShiftedProblem, D: float, slope: float, q) -> float:
+    """Csiszár's proven lower bound on ``R(D)`` at slope ``s`` from output pmf ``q``."""
+    log_c = log_c_of(problem, slope, np.asarray(q, dtype=float))
+    return dual_lower_bound(problem, problem.excess_of(D), slope, log_c)
 
-    Returns the repaired channel, its distortion and the certificate (nats). The lower
-    bound is the best of :func:`best_lower_bound` from the given ``(s, q)`` and from
-    the output pmf of the repaired channel.
-    """
-    W, distortion = repair_channel(p, d, channel, D)
-    upper = channel_mutual_information(p, W)
-    if upper <= 0.0:
-        # R(D) >= 0 always: a rate-0 channel is its own exact certificate.
-        return W, distortion, Certificate(upper=0.0, lower=0.0)
-    slope = float(max(0.0, slope)) if np.isfinite(slope) else 0.0
-    polish = polish_steps(d) if polish is None else polish
+
+def distortion_upper_end(problem: ShiftedProblem, W: np.ndarray) -> float:
+    """A float ``D`` with ``E_W[d] <= D`` proven (``W`` a float channel, rows divided by
+    their exact sums)."""
+    bounds = channel_bounds(problem, W)
+    with flint.ctx.workprec(PRECISION):
+        return upper_end(problem.d_min + flint.arb(bounds.distortion_excess))
+
+
+def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
+            polish: int | None = None, refine_slope: bool = True) -> Certified:
+    """Certify a returned point for ``R(D)`` (nats).
+
+    The lower bound is the best of the dual points found from the given ``(s, q)`` and
+    from the output pmf of the repaired channel; at ``D = D_min`` (exactly) the slope is
+    infinite and only exact minimisers count."""
+    D_excess = problem.excess_of(D)
+    W = repair_channel(problem.excess, channel)
+    W, bounds = feasible_channel(problem, W, D_excess)
+    distortion = bounds.distortion_estimate + float(problem.d_min.mid())
+    if bounds.rate <= 0.0:
+        return Certified(W, distortion, Certificate(upper=0.0, lower=0.0),
+                         DualPoint(0.0, np.zeros(problem.p.size)))
+    at_min = D_excess.is_exact() and D_excess == 0
+    p = problem.p
     candidates = [p @ W] + ([q] if q is not None else [])
-    kernel = shifted_kernel(d, slope)
-    lower = max(best_lower_bound(p, d, D, slope, c, polish, refine_slope, kernel)
-                for c in candidates)
-    # R(D) >= 0; and a lower bound above the upper one by float rounding only is the
-    # same number computed twice (e.g. rate 0): report them equal.
-    lower = max(lower, 0.0)
-    if upper < lower <= upper + ROUNDING * (1.0 + abs(upper)):
-        lower = upper
-    return W, distortion, Certificate(upper=upper, lower=lower)
+    if at_min:
+        points = [DualPoint(math.inf, log_c_of(problem, math.inf, c)) for c in candidates]
+    else:
+        slope = float(max(0.0, slope)) if np.isfinite(slope) else 0.0
+        polish = polish_steps(problem.excess) if polish is None else polish
+        D_float = float(D_excess.mid())
+        points = []
+        for c in candidates:
+            s, c = best_dual_point(problem, D_float, slope, c, polish, refine_slope)
+            points.append(DualPoint(s, log_c_of(problem, s, c)))
+    values = [dual_lower_bound(problem, D_excess, pt.slope, pt.log_c) for pt in points]
+    best = int(np.argmax(values))
+    lower = max(values[best], 0.0)  # R(D) >= 0
+    return Certified(W, distortion, Certificate(upper=bounds.rate, lower=lower), points[best])

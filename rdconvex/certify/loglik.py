@@ -42,7 +42,7 @@ from ..numerics import safe_log
 from ..programs.loglik import d_min_objective, decoder_channel, special_point_lp_arrays
 from ..results import Certificate, Status
 from ..solvers import get_solver
-from .classical import ROUNDING
+ROUNDING = 1e-12  # (being replaced by rdconvex.rigorous)
 
 #: Multiplicative (EM) polishing steps applied to a minimiser of (8).
 POLISH_STEPS = 500

@@ -55,7 +55,8 @@ from ..iterative.sinkhorn import (
 from ..numerics import log_kernel, safe_log
 from ..results import Certificate, RawSolution, Status
 from ..solvers import get_solver
-from .classical import ROUNDING, best_lower_bound, repair_channel
+from .classical import best_dual_point, repair_channel  # noqa: F401 (being ported)
+ROUNDING = 1e-12
 
 #: At ``Gamma = 0`` the output pmf of a rounded coupling equals ``p`` only up to float64
 #: rounding; its divergence is accepted up to this absolute amount (nats for KL).

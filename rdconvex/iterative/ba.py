@@ -97,6 +97,16 @@ class DistortionSearch:
         self.best_column = int(np.argmin(means))
         self.D_max = float(means[self.best_column])
 
+    @property
+    def scale(self) -> float:
+        """The problem's distortion scale: ``D_max - D_min``, or (``D_max`` infinite) the
+        smallest positive excess ``d(x,y) - min_y' d(x,y')``."""
+        if math.isfinite(self.D_max) and self.D_max > self.D_min:
+            return self.D_max - self.D_min
+        excess = self.d - self.d.min(axis=1, keepdims=True)
+        positive = excess[(excess > 0) & np.isfinite(excess)]
+        return float(positive.min()) if positive.size else 1.0
+
     def solve_at_D_min(self, tol) -> tuple[np.ndarray, float, np.ndarray, bool]:
         """Only argmin pairs may carry mass: minimise I(X;Y) over them (slope-0 BA on
         the argmin pattern). Returns channel, slope (large, for the bound), q, converged."""
@@ -406,7 +416,10 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
     p, d, tol, budget = setup.p, setup.d, setup.tol, setup.budget
     search = DistortionSearch(setup.slopes)
     options = setup.options
-    if D < search.D_min - D_SNAP * max(1.0, abs(search.D_min)):
+    # Windows relative to the problem's own scale (never to 1): D_max - D_min, or the
+    # smallest positive excess distortion when D_max is infinite.
+    window = D_SNAP * search.scale
+    if D < search.D_min - window:
         raise InfeasibleDistortionError(
             f"D={D!r} is below D_min={search.D_min:.10g}: no channel has so small an "
             "expected distortion. Use D >= D_min.")
@@ -418,7 +431,7 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
         slope_out, q = 0.0, channel[0].copy()
         gap, message = 0.0, "D >= D_max: the constant output attains rate 0"
         status = Status.OPTIMAL
-    elif D <= search.D_min + D_SNAP * max(1.0, abs(search.D_min)):
+    elif D <= search.D_min + window:
         channel, slope_out, q, converged = search.solve_at_D_min(0.5 * tol)
         gap = _certified_gap(p, d, search.D_min, channel, slope_out, q)
         status, message = _status(gap, tol, budget, 0.0,

@@ -24,13 +24,9 @@ from ..errors import (
     InfeasibleDistortionError,
     InvalidArgumentError,
 )
-from ..numerics import D_SNAP, expand_rows, finite_part, row_minima
-from ..results import Certificate, RawSolution, Result, SolveInfo, Status
-
-
-def snaps_to(D: float, value: float) -> bool:
-    """Whether ``D`` is within :data:`D_SNAP` (relative) of ``value``."""
-    return abs(D - value) <= D_SNAP * max(1.0, abs(value))
+from ..numerics import expand_rows, finite_part
+from ..results import DEFAULT_GAP_TOL, Certificate, Proof, RawSolution, Result, SolveInfo, Status
+from ..rigorous import ShiftedProblem, in_bits
 
 
 class Units:
@@ -67,8 +63,12 @@ class Units:
 class Source:
     """A validated source and distortion, full and reduced to positive-probability rows.
 
-    ``p``, ``d`` are the reduced data (every solver and certificate works on them);
-    ``support`` indexes them in ``p_full``/``d_full``."""
+    ``p``, ``d`` are the reduced data (every solver works on them); ``support`` indexes
+    them in ``p_full``/``d_full``; ``exact`` is the shifted data every certificate is
+    proven on (:class:`~rdconvex.rigorous.ShiftedProblem`, built from the likelihood
+    ``A`` itself when the distortion is ``-log A``). ``D_min`` is the float nearest to
+    the exact value; :meth:`at_D_min` and :meth:`check_D` decide ``D`` against the
+    exact one."""
 
     p_full: np.ndarray
     d_full: np.ndarray
@@ -78,18 +78,30 @@ class Source:
     D_min: float
     D_max: float
     best_column: int
+    exact: ShiftedProblem
+    likelihood: np.ndarray | None = None
 
     @classmethod
-    def from_arrays(cls, p_full: np.ndarray, d_full: np.ndarray) -> "Source":
+    def from_arrays(cls, p_full: np.ndarray, d_full: np.ndarray,
+                    likelihood: np.ndarray | None = None) -> "Source":
         p_full.flags.writeable = False
         d_full.flags.writeable = False
         support = np.flatnonzero(p_full > 0)
         p, d = p_full[support], d_full[support]
-        D_min = float(p @ row_minima(d))
+        if likelihood is None:
+            exact = ShiftedProblem.from_distortion(p, d)
+        else:
+            exact = ShiftedProblem.from_likelihood(p, likelihood[support])
+        D_min = float(exact.d_min.mid())
         column_mean = p @ finite_part(d)
         column_mean[np.any(~np.isfinite(d), axis=0)] = np.inf
         best = int(np.argmin(column_mean))
-        return cls(p_full, d_full, support, p, d, D_min, float(column_mean[best]), best)
+        return cls(p_full, d_full, support, p, d, D_min, float(column_mean[best]), best,
+                   exact, likelihood)
+
+    def at_D_min(self, D: float) -> bool:
+        """Whether ``D`` is exactly ``D_min`` (:meth:`ShiftedProblem.position`)."""
+        return self.exact.position(D) == 0
 
     @property
     def n(self) -> int:
@@ -100,13 +112,15 @@ class Source:
         return self.d_full.shape[1]
 
     def check_D(self, D: float, units: Units) -> float:
-        """``D`` (nats) if feasible, raised to ``D_min`` when it is a rounding below it."""
-        if D < self.D_min and not snaps_to(D, self.D_min):
+        """``D`` (nats) if ``D >= D_min`` exactly (:meth:`ShiftedProblem.position`), the
+        float ``D_min`` when ``D`` equals it."""
+        position = self.exact.position(D)
+        if position < 0:
             raise InfeasibleDistortionError(
                 f"D={units.D_out(D)!r} is below D_min={units.D_out(self.D_min):.10g}"
                 f"{' (' + units.name + ')' if units.distortion_scale != 1.0 else ''} for this "
                 "source: no channel has so small an expected distortion. Use D >= D_min.")
-        return max(D, self.D_min)
+        return self.D_min if position == 0 else D
 
     def rate_zero(self, D: float) -> RawSolution:
         """The constant output ``argmin_y E d(X, y)``: rate 0, distortion ``D_max``."""
@@ -176,33 +190,76 @@ class CertifiedPoint(NamedTuple):
     distortion: float
     certificate: Certificate
     slope: float
+    #: ``(quantity, parameters, primal, dual)`` of the certificate file (full rows
+    #: filled in by :func:`finish`), or None when the quantity has no file format.
+    proof: tuple | None = None
 
 
 def finish(source: Source, units: Units, raw: RawSolution, *, D: float | None, solver: str,
            certify: Callable[[RawSolution, float | None], CertifiedPoint],
            result_type: type = Result, extras: dict | None = None,
-           stacklevel: int = 3) -> Result:
+           stacklevel: int = 3, tol: float | None = None) -> Result:
     """Certify ``raw`` → expand rows → convert units → status and warning → Result.
 
     ``certify(raw, D)`` is the quantity's certifier (:mod:`rdconvex.certify`); ``D`` is
     the target in nats (``None`` for a slope solve: the distortion reached is the
-    target). ``extras`` become further fields of ``result_type``."""
+    target). The status is ``"optimal"`` exactly when the certified gap is at most
+    ``tol`` (default :data:`~rdconvex.results.DEFAULT_GAP_TOL` nats), whatever the solver
+    reported. ``extras`` become further fields of ``result_type``."""
     point = certify(raw, D)
     q_reduced = source.p @ point.channel
     full = expand_rows(point.channel, source.support, source.d_full, point.slope, q_reduced)
-    status = raw.info.status
     cert = point.certificate
+    status = honest_status(raw.info.status, cert.gap, tol)
     if not status.is_exact:
-        warnings.warn(f"{solver}: {raw.info.message}; the answer is certified but the solver "
-                      f"stopped at status {status.value} (gap {cert.gap:.2e} nats).",
+        warnings.warn(f"{solver}: {raw.info.message}; the answer is certified but its gap "
+                      f"{cert.gap:.2e} nats exceeds the tolerance "
+                      f"{DEFAULT_GAP_TOL if tol is None else tol:.1e} "
+                      f"(status {status.value}).",
                       InaccurateSolutionWarning, stacklevel=stacklevel)
-    scale = units.rate_scale
-    certificate = Certificate(upper=cert.upper * scale, lower=cert.lower * scale,
-                              units=units.name)
+    lower, upper = cert.lower, cert.upper
+    if units.rate_scale != 1.0:
+        lower, upper = in_bits(lower, upper)
+    certificate = Certificate(upper=upper, lower=lower, units=units.name)
     target = point.distortion if D is None else D
+    proof = _proof(source, point, full, target)
     return result_type(
         rate=certificate.upper, distortion=units.D_out(point.distortion),
         slope=units.slope_out(point.slope), channel=full, output_pmf=q_reduced,
         status=status, solver=solver, iterations=raw.info.iterations,
         solve_time=raw.info.solve_time, certificate=certificate, D=units.D_out(target),
-        units=units.name, message=raw.info.message, **(extras or {}))
+        units=units.name, message=raw.info.message, proof=proof, **(extras or {}))
+
+
+def honest_status(reported: Status, gap: float, tol: float | None) -> Status:
+    """``OPTIMAL`` iff the certified ``gap`` meets ``tol``; otherwise the solver's own
+    non-optimal status, or ``OPTIMAL_INACCURATE`` where it claimed optimality."""
+    tol = DEFAULT_GAP_TOL if tol is None else tol
+    if reported.has_point and gap <= tol:
+        return Status.OPTIMAL
+    return Status.OPTIMAL_INACCURATE if reported is Status.OPTIMAL else reported
+
+
+def _proof(source: Source, point: CertifiedPoint, full_channel: np.ndarray,
+           D: float) -> Proof | None:
+    """The certificate-file record: reduced rows expanded (``log_c`` 0 on rows of
+    probability 0, which the checker ignores)."""
+    if point.proof is None:
+        return None
+    quantity, parameters, primal, dual = point.proof
+    primal = dict(primal)
+    if "channel" in primal:
+        primal["channel"] = full_channel
+    dual = dict(dual)
+    if "log_c" in dual:
+        log_c = np.zeros(source.n)
+        log_c[source.support] = dual["log_c"]
+        dual["log_c"] = log_c
+    data = {"p": source.p_full}
+    if source.likelihood is not None:
+        data["A"] = source.likelihood
+    else:
+        data["d"] = source.d_full
+    parameters = {"D": D, **parameters}
+    return Proof(quantity, data, parameters, primal, dual, point.certificate.lower,
+                 point.certificate.upper)

@@ -21,7 +21,7 @@ from ..errors import InaccurateSolutionWarning, SolverError
 from ..numerics import LARGE_SLOPE_MARGIN, large_slope, min_distortion_channel
 from ..programs.classical import conditioning_scale
 from ..results import RawSolution, SolveInfo, Status
-from .base import CertifiedPoint, Source, snaps_to
+from .base import CertifiedPoint, Source
 
 
 def solve_at_D_min(source: Source, adapter, tol, max_iter, solver_options,
@@ -89,18 +89,26 @@ def solve_screened(source: Source, adapter, D, slope, tol, max_iter, solver_opti
 
 def certifier(source: Source, certify_options: dict | None = None):
     """The certifier of R(D) for :func:`~rdconvex.problems.base.finish`: repaired
-    channel and Csiszár dual point (:func:`rdconvex.certify.classical.certify`); the
-    slope reported is infinite at ``D_min`` (the bound used a large finite one)."""
+    channel and Csiszár dual point, proven on the exact shifted data
+    (:func:`rdconvex.certify.classical.certify`); the slope reported is infinite at
+    ``D_min``. A slope solve (``D`` None) is certified at the proven upper end of its
+    channel's distortion."""
     options = certify_options or {}
+    exact = source.exact
 
     def certify(raw: RawSolution, D: float | None) -> CertifiedPoint:
         slope = float(raw.slope) if raw.slope is not None else 0.0
-        at_D_min = (D is not None and snaps_to(D, source.D_min)
-                    and source.D_max > source.D_min)
-        if D is None:  # a slope solve: its own distortion is the target
-            _, D = certify_classical.repair_channel(source.p, source.d, raw.channel)
-        W, distortion, cert = certify_classical.certify(source.p, source.d, D, raw.channel,
-                                                        slope, raw.output_pmf, **options)
-        return CertifiedPoint(W, distortion, cert, math.inf if at_D_min else slope)
+        if D is None:  # a slope solve: its own (proven) distortion is the target
+            W = certify_classical.repair_channel(exact.excess, raw.channel)
+            D = certify_classical.distortion_upper_end(exact, W)
+        at_D_min = source.at_D_min(D) and source.D_max > source.D_min
+        point = certify_classical.certify(exact, D, raw.channel, slope, raw.output_pmf,
+                                          **options)
+        dual = point.dual
+        proof = ("rate_distortion", {},
+                 {"channel": point.channel},
+                 {"slope": dual.slope, "log_c": dual.log_c})
+        return CertifiedPoint(point.channel, point.distortion, point.certificate,
+                              math.inf if at_D_min else slope, proof)
 
     return certify

@@ -1,0 +1,348 @@
+r"""Rigorous (outward-rounded) evaluation of the two bounds every certificate rests on.
+
+The problem is the one the user's numbers define: the pmf :math:`\tilde p = p / \sum p`
+(exactly) and the distortion ``d`` (or the likelihood ``A``, ``d = -log A``) as the
+floats given. Everything here works on **shifted data**
+
+.. math::
+    r_x = \min_y d(x,y),\qquad d'(x,y) = d(x,y) - r_x \ge 0,\qquad
+    D' = D - D_{\min},\quad D_{\min} = \sum_x \tilde p_x r_x,
+
+so a constant offset in ``d`` never meets a large slope. ``d'`` is stored in float64
+with a known *relative* error bound ``rel`` (``d - r_x`` is one correctly rounded
+subtraction; ``log(A_max / A)`` is ``log1p`` of an exactly formed ratio excess), and is
+exactly 0 on each row's minimisers. ``D_min`` and ``D'`` are balls of python-flint's
+``arb`` (O(n) work).
+
+The O(nm) work is float64 with an a-priori error bound added outward: the standard
+bounds of Higham, *Accuracy and Stability of Numerical Algorithms* (2002), §2–3
+(``|fl(a op b) - a op b| <= u |a op b|``, a length-k sum or dot product within
+:math:`\gamma_k = ku/(1-ku)` of the sum of absolute values), gradual underflow, and
+**one assumption**: numpy's float64 ``exp``, ``log`` and ``log1p`` are within
+:data:`FUNCTION_ULPS` units in the last place (numpy documents at most 4 ulp for its
+SIMD implementations). The independent checker :mod:`rdconvex.check` assumes nothing
+but ``arb``; tests cross-check the two.
+
+*Lower bound* (Csiszár 1974): for any ``s >= 0`` and any reals :math:`\ell_x`,
+
+.. math::
+    R(D) \ge \sum_x \tilde p_x \ell_x - \log \max_y \sum_x \tilde p_x
+    e^{\ell_x - s d'(x,y)} - s D'.
+
+*Upper bound*: the rate of the channel whose rows are the float rows ``w_x`` divided by
+their exact sums, once its distortion is proven ``<= D'``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import flint
+import numpy as np
+
+#: Unit roundoff of float64.
+U = 2.0 ** -53
+#: The smallest positive (subnormal) float64.
+TINY = 5e-324
+#: Assumed accuracy (ulp) of numpy's float64 exp, log and log1p.
+FUNCTION_ULPS = 4
+#: Working precision (bits) of the O(n) ball arithmetic.
+PRECISION = 128
+#: Rows per block of the O(nm) passes (bounded temporary memory).
+BLOCK_ENTRIES = 1 << 22
+
+
+def gamma(k: int) -> float:
+    """Higham's :math:`\\gamma_k = ku / (1 - ku)`, rounded up."""
+    return math.nextafter(k * U / (1.0 - k * U), math.inf) * (1.0 + 4 * U)
+
+
+def ball(x: float, rel: float = 0.0, absolute: float = 0.0) -> flint.arb:
+    """The ball ``x (1 ± rel) ± absolute`` (``x`` a float)."""
+    return flint.arb(x, abs(x) * rel + absolute)
+
+
+def lower_end(x: flint.arb) -> float:
+    """A float ``<=`` every point of the ball."""
+    if not x.is_finite():
+        return -math.inf
+    return math.nextafter(float(x.lower()), -math.inf)
+
+
+def upper_end(x: flint.arb) -> float:
+    """A float ``>=`` every point of the ball."""
+    if not x.is_finite():
+        return math.inf
+    return math.nextafter(float(x.upper()), math.inf)
+
+
+def arb_dot(a, b) -> flint.arb:
+    """``sum_i a_i b_i`` of floats as a ball (each product exact at :data:`PRECISION`)."""
+    with flint.ctx.workprec(PRECISION):
+        total = flint.arb(0)
+        for x, y in zip(np.asarray(a, float).tolist(), np.asarray(b, float).tolist()):
+            if x != 0.0 and y != 0.0:
+                total += flint.arb(x) * flint.arb(y)
+        return total
+
+
+def _blocks(n: int, m: int):
+    rows = max(1, BLOCK_ENTRIES // max(1, m))
+    for start in range(0, n, rows):
+        yield slice(start, min(n, start + rows))
+
+
+@dataclass(frozen=True)
+class ShiftedProblem:
+    """Shifted data of a finite source (rows of positive probability only).
+
+    ``excess`` is ``d'`` (``inf`` on forbidden pairs, exactly 0 on each row's
+    minimisers) within relative error ``rel``; ``d_min`` encloses ``D_min``;
+    ``inv_total`` encloses ``1 / sum p`` (the pmf is ``p * inv_total``)."""
+
+    p: np.ndarray
+    excess: np.ndarray
+    rel: float
+    d_min: flint.arb
+    inv_total: flint.arb
+    #: ``r_x`` (distortion data) or ``max_u A[x,u]`` (likelihood data), exact floats.
+    reference: np.ndarray
+    likelihood: bool = False
+
+    @classmethod
+    def from_distortion(cls, p: np.ndarray, d: np.ndarray) -> "ShiftedProblem":
+        row_min = d.min(axis=1)
+        with np.errstate(invalid="ignore"):
+            excess = d - row_min[:, None]  # inf - finite = inf; one rounding: rel <= u
+        inv_total = _inverse_total(p)
+        with flint.ctx.workprec(PRECISION):
+            d_min = arb_dot(p, row_min) * inv_total
+        return cls(p, excess, U, d_min, inv_total, row_min)
+
+    @classmethod
+    def from_likelihood(cls, p: np.ndarray, A: np.ndarray) -> "ShiftedProblem":
+        """``d = -log A``: ``d' = log1p((A_max - A) / A)``, formed so that its relative
+        error is at most ``(FUNCTION_ULPS + 3) u`` however close ``A`` is to ``A_max``
+        (``A_max - A`` is exact when ``A >= A_max / 2``, Sterbenz)."""
+        best = A.max(axis=1)
+        allowed = A > 0
+        excess = np.full(A.shape, np.inf)
+        ratio = (best[:, None] - A)[allowed] / A[allowed]
+        excess[allowed] = np.log1p(ratio)
+        excess[allowed & (A == best[:, None])] = 0.0
+        inv_total = _inverse_total(p)
+        with flint.ctx.workprec(PRECISION):
+            d_min = flint.arb(0)
+            for px, bx in zip(p.tolist(), best.tolist()):
+                d_min -= flint.arb(px) * flint.arb(bx).log()
+            d_min *= inv_total
+        return cls(p, excess, (FUNCTION_ULPS + 3) * U, d_min, inv_total, best, True)
+
+    def excess_of(self, D: float) -> flint.arb:
+        """``D' = D - D_min`` as a ball (exactly 0 when :meth:`position` is 0)."""
+        if self.position(D) == 0:
+            return flint.arb(0)
+        with flint.ctx.workprec(PRECISION):
+            return flint.arb(D) - self.d_min
+
+    def position(self, D: float) -> int:
+        """The sign of ``D - D_min``, decided exactly: rational arithmetic for distortion
+        data; for likelihood data (``D_min`` is then a sum of logarithms) balls at
+        rising precision, and 0 when ``|D - D_min|`` is provably below one ulp of ``D``
+        (``D`` is then the float nearest to ``D_min``, see docs/certificates.md)."""
+        with flint.ctx.workprec(PRECISION):
+            gap = flint.arb(D) - self.d_min
+        if gap > 0:
+            return 1
+        if gap < 0:
+            return -1
+        if not self.likelihood:
+            from fractions import Fraction
+
+            total = sum(Fraction(x) for x in self.p.tolist())
+            dot = sum(Fraction(x) * Fraction(r) for x, r in
+                      zip(self.p.tolist(), self.reference.tolist()))
+            difference = Fraction(D) * total - dot
+            return (difference > 0) - (difference < 0)
+        with flint.ctx.workprec(4 * PRECISION):
+            total = sum((flint.arb(x) for x in self.p.tolist()), flint.arb(0))
+            d_min = -sum((flint.arb(x) * flint.arb(a).log() for x, a in
+                          zip(self.p.tolist(), self.reference.tolist())), flint.arb(0)) / total
+            gap = flint.arb(D) - d_min
+            if gap > 0 and not abs(gap) < math.ulp(D):
+                return 1
+            if gap < 0 and not abs(gap) < math.ulp(D):
+                return -1
+        return 0
+
+    @property
+    def minimisers(self) -> np.ndarray:
+        """Boolean ``(n, m)``: the exact argmin pairs (``d' = 0``)."""
+        return self.excess == 0.0
+
+
+def _inverse_total(p: np.ndarray) -> flint.arb:
+    with flint.ctx.workprec(PRECISION):
+        total = flint.arb(0)
+        for x in p.tolist():
+            total += flint.arb(x)
+        return 1 / total
+
+
+def _exponent_upper(log_c: np.ndarray, excess: np.ndarray, slope: float, rel: float):
+    """Floats ``>= log_c_x - s d'_true(x,y)`` (``-inf`` on forbidden pairs; at ``s = inf``
+    only the exact minimisers survive)."""
+    if math.isinf(slope):
+        return np.where(excess == 0.0, log_c[:, None], -np.inf)
+    if slope == 0.0:
+        return np.where(np.isfinite(excess), log_c[:, None], -np.inf)
+    # s d'_true >= fl(s d') (1 - rel - 2u) up to subnormal rounding; the nextafter below
+    # absorbs the rest (it moves every result up by >= u |result| and >= TINY).
+    with np.errstate(over="ignore", invalid="ignore"):
+        lower_cost = (slope * excess) * (1.0 - (rel + 4 * U))
+        z = log_c[:, None] - lower_cost
+        z += 2 * U * np.abs(z)
+    np.nextafter(z, np.inf, out=z)
+    z[np.isnan(z)] = -np.inf  # forbidden pairs and overflowing costs: -inf - (+inf)
+    return z
+
+
+def dual_lower_bound(problem: ShiftedProblem, D_excess: flint.arb, slope: float,
+                     log_c: np.ndarray) -> float:
+    r"""A float ``<=`` Csiszár's bound at ``(s, \ell)`` (the module docstring): valid
+    for any ``s >= 0`` (``inf`` allowed, then ``D' = 0`` is required) and any finite
+    ``log_c``."""
+    p, excess = problem.p, problem.excess
+    n, m = excess.shape
+    if not np.all(np.isfinite(log_c)) or slope < 0 or math.isnan(slope):
+        return -math.inf
+    column = np.zeros(m)
+    for rows in _blocks(n, m):
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = np.exp(_exponent_upper(log_c[rows], excess[rows], slope, problem.rel))
+        column += p[rows] @ terms
+    if not np.all(np.isfinite(column)):
+        return -math.inf
+    # exp within FUNCTION_ULPS (relative, or absolute FUNCTION_ULPS * TINY below the
+    # normal range); the dot products within gamma(n); the block sums within gamma(#).
+    blocks = len(range(0, n, max(1, BLOCK_ENTRIES // max(1, m))))
+    relative = FUNCTION_ULPS * U / (1 - FUNCTION_ULPS * U) + gamma(n) + gamma(blocks + 1)
+    worst = float(column.max())
+    with flint.ctx.workprec(PRECISION):
+        M = ball(worst, relative, FUNCTION_ULPS * TINY * float(p.sum()) * 2)
+        M = M * problem.inv_total
+        M_upper = flint.arb(upper_end(M))
+        if not M_upper > 0:
+            return -math.inf
+        value = arb_dot(p, log_c) * problem.inv_total - M_upper.log()
+        if math.isinf(slope):
+            if not (D_excess.is_exact() and D_excess == 0):
+                return -math.inf
+        elif slope > 0:
+            value -= flint.arb(slope) * D_excess
+        return lower_end(value)
+
+
+def log_c_of(problem: ShiftedProblem, slope: float, q: np.ndarray) -> np.ndarray:
+    r"""The usual choice :math:`\ell_x = -\log \sum_y q_y e^{-s d'(x,y)}` (float, in log
+    space; any value is valid, this one makes the bound tight at an optimal ``q``)."""
+    from scipy.special import logsumexp
+
+    with np.errstate(divide="ignore"):
+        log_q = np.log(np.clip(q, 0.0, None))
+    if math.isinf(slope):
+        kernel = np.where(problem.excess == 0.0, 0.0, -np.inf)
+    else:
+        kernel = np.where(np.isfinite(problem.excess), -slope * np.where(
+            np.isfinite(problem.excess), problem.excess, 0.0), -np.inf)
+    log_c = -logsumexp(log_q[None, :] + kernel, axis=1)
+    if not np.all(np.isfinite(log_c)):
+        # q vanishes on every allowed output of some row: mix in uniform mass.
+        mixed = np.log((1.0 - 1e-12) * np.clip(q, 0.0, None) + 1e-12 / q.size)
+        log_c = -logsumexp(mixed[None, :] + kernel, axis=1)
+    return log_c
+
+
+@dataclass(frozen=True)
+class ChannelBounds:
+    """Outward bounds on the channel ``w_x / sum_y w_xy`` (rows of ``w``): its shifted
+    distortion ``E' <= distortion_excess`` and its mutual information ``<= rate``."""
+
+    rate: float
+    distortion_excess: float
+    distortion_estimate: float  # E' in float64 (for display)
+
+
+def channel_bounds(problem: ShiftedProblem, w: np.ndarray) -> ChannelBounds:
+    r"""Rigorous upper bounds on ``E_W[d']`` and ``I(\tilde p, W)`` for ``W = w / rowsums``.
+
+    ``w`` must be ``>= 0``, zero on forbidden pairs, with positive row sums. With
+    :math:`W_f` the float quotient and :math:`q_f = p W_f`, the rate is
+
+    .. math::
+        I = \frac{1}{S}\sum_{x,y} p_x W_{xy}\big(\log W_{f,xy} - \log q_{f,y}\big)
+            + \log S + \epsilon,
+
+    with every rounding (row sums, quotients, logs, the final exactly rounded sum
+    ``math.fsum``) bounded relative to :math:`H = \sum p W_f(|\log W_f| + |\log q_f|)`.
+    """
+    p, excess = problem.p, problem.excess
+    n, m = w.shape
+    if np.all(w == w[:1]):  # one row repeated: output independent of input, I = 0
+        return _constant_channel_bounds(problem, w)
+    sums = w.sum(axis=1)
+    W = w / sums[:, None]
+    # |W_true / W_f - 1| <= rho (row sum gamma(m), quotient u; subnormal quotients carry
+    # an absolute error below TINY, counted in `absolute` below).
+    rho = gamma(m) + 2 * U
+    finite = np.where(np.isfinite(excess), excess, 0.0)
+    row_distortion = np.einsum("ij,ij->i", W, finite)
+    distortion = math.fsum((p * row_distortion).tolist())
+    dist_rel = rho + problem.rel + gamma(m + 1) + 2 * U
+    q = p @ W
+    with np.errstate(divide="ignore"):
+        log_W = np.where(W > 0, np.log(np.where(W > 0, W, 1.0)), 0.0)
+        log_q = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), 0.0)
+    weighted = p[:, None] * W
+    terms = weighted * (log_W - log_q[None, :])
+    total = math.fsum(terms.ravel().tolist())
+    H = math.fsum((weighted * (np.abs(log_W) + np.abs(log_q)[None, :])).ravel().tolist())
+    # Errors relative to H: W (rho) and q (rho + gamma(n)) inside the logs, the logs
+    # themselves (FUNCTION_ULPS), the products and subtraction (3u); the weights p W
+    # (rho + u) multiply log terms bounded by H; fsum adds u |total|.
+    rel_H = 2 * rho + gamma(n) + (FUNCTION_ULPS + 4) * U
+    ulp_log = (FUNCTION_ULPS + 1) * U * 800.0  # |log| of a subnormal entry is < 745
+    absolute = 2 * n * m * TINY * 800.0 + ulp_log * TINY * n * m
+    with flint.ctx.workprec(PRECISION):
+        S_inv = problem.inv_total
+        error = ball(0.0, 0.0, rel_H * H * 1.01 + U * abs(total) + absolute
+                     + 2 * (rho + gamma(n)))
+        rate = flint.arb(total) * S_inv - S_inv.log() + error
+        largest = float(finite.max()) if finite.size else 0.0
+        dist = ball(distortion, dist_rel * 1.01, 2 * n * m * TINY * largest) * S_inv
+    return ChannelBounds(max(0.0, upper_end(rate)), upper_end(dist), distortion)
+
+
+def _constant_channel_bounds(problem: ShiftedProblem, w: np.ndarray) -> ChannelBounds:
+    """Rate exactly 0; the distortion as in :func:`channel_bounds`."""
+    W = w[0] / w[0].sum()
+    m = W.size
+    finite = np.where(np.isfinite(problem.excess), problem.excess, 0.0)
+    rows = finite @ W
+    distortion = math.fsum((problem.p * rows).tolist())
+    rel = gamma(m) + 2 * U + problem.rel + gamma(m + 1) + 2 * U
+    largest = float(finite.max()) if finite.size else 0.0
+    with flint.ctx.workprec(PRECISION):
+        dist = ball(distortion, rel * 1.01, 2 * finite.size * TINY * largest) \
+            * problem.inv_total
+    return ChannelBounds(0.0, upper_end(dist), distortion)
+
+
+def in_bits(lower: float, upper: float) -> tuple[float, float]:
+    """``[lower, upper]`` nats converted to bits, rounded outward."""
+    with flint.ctx.workprec(PRECISION):
+        log2 = flint.arb(2).log()
+        low = lower_end(flint.arb(lower) / log2) if math.isfinite(lower) else lower
+        high = upper_end(flint.arb(upper) / log2) if math.isfinite(upper) else upper
+    return (0.0 if lower == 0.0 else low), (0.0 if upper == 0.0 else high)
