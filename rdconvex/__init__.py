@@ -22,7 +22,7 @@ from .problems.classical import RateDistortion
 from .results import Certificate, Result, Status
 from .solvers import installed_solvers
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
 
 # Public names defined in modules that load on first use (keeps `import rdconvex` light
 # and lets each family live in its own module).

@@ -107,7 +107,7 @@ class Proof:
 
     def document(self, units: str = "nats", info: dict | None = None) -> dict:
         """The format-1 certificate document (JSON-ready)."""
-        from . import __version__
+        from ._version import __version__
         from .check import make_document
 
         versions = {"rdconvex": __version__, "python": platform.python_version(),

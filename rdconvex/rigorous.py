@@ -176,10 +176,23 @@ class ShiftedProblem:
                 return -1
         return 0
 
+    def __reduce__(self):
+        # arb balls do not pickle: send them as enclosing decimal strings (arb's own
+        # printing is an enclosure, and parsing one back is outward).
+        balls = tuple(x.str(40, radius=True, more=True) for x in (self.d_min, self.inv_total))
+        return (_rebuild, (self.p, self.excess, self.rel, balls, self.reference,
+                           self.likelihood))
+
     @property
     def minimisers(self) -> np.ndarray:
         """Boolean ``(n, m)``: the exact argmin pairs (``d' = 0``)."""
         return self.excess == 0.0
+
+
+def _rebuild(p, excess, rel, balls, reference, likelihood) -> ShiftedProblem:
+    with flint.ctx.workprec(PRECISION):
+        d_min, inv_total = (flint.arb(text) for text in balls)
+    return ShiftedProblem(p, excess, rel, d_min, inv_total, reference, likelihood)
 
 
 def _inverse_total(p: np.ndarray) -> flint.arb:

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_scalar
-from .atoms import channel_mutual_information, expected_distortion
+from .atoms import channel_mutual_information
 from .errors import InfeasibleDistortionError, InvalidArgumentError
-from .problems.base import snaps_to
 
 #: Default tolerance (in the problem's rate units) within which a claimed rate counts
 #: as consistent with the certified bounds or with a channel's achieved rate.
@@ -24,8 +23,21 @@ VERIFY_TOL = 1e-6
 #: A claimed channel's rows may miss 1 by this much (rounded numbers in a file); they are
 #: renormalised before its rate and distortion are computed.
 ROW_SUM_TOL = 1e-6
-#: A claimed channel may exceed the budget D by this relative amount (float rounding).
+#: A claimed channel may exceed the budget D by this fraction of the problem's own
+#: distortion scale (``D_max - D_min``, or the smallest positive excess distortion when
+#: ``D_max`` is infinite): rounding in a file, never an absolute amount.
 DISTORTION_TOL = 1e-9
+
+
+def distortion_scale(problem) -> float:
+    """The problem's own distortion scale (problem units): ``D_max - D_min``, or the
+    smallest positive ``d(x,y) - min_y' d(x,y')`` when ``D_max`` is infinite."""
+    if math.isfinite(problem.D_max) and problem.D_max > problem.D_min:
+        return problem.D_max - problem.D_min
+    excess = problem.source.exact.excess
+    positive = excess[(excess > 0) & np.isfinite(excess)]
+    scale = float(positive.min()) if positive.size else 1.0
+    return problem._units.D_out(scale)
 
 
 @dataclass(frozen=True)
@@ -150,7 +162,7 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
     - ``channel=W`` (optionally with ``rate=r``): ``W`` must be an ``n x m``
       stochastic matrix (rows summing to 1 within ``ROW_SUM_TOL``) with expected
       distortion :math:`\sum_x p_x W(y|x) d(x,y) \le D` (within ``DISTORTION_TOL``
-      relative); a claimed ``r`` must equal its mutual information within ``tol``.
+      times the problem's own distortion scale, :func:`distortion_scale`); a claimed ``r`` must equal its mutual information within ``tol``.
       The channel's rate is always an upper bound on ``R(D)``; the certified bounds
       from a solve are reported next to it.
     - ``rate=r``: a claim of the value :math:`R(D) = r`. Accepted when
@@ -242,10 +254,19 @@ def _verify_channel(problem, channel, D, rate, Gamma, tol, lower, common) -> Ver
                             channel_valid=True, achieved_distortion=math.inf, **common)
     units = problem._units
     achieved_rate = units.rate_out(channel_mutual_information(problem.p_x, W))
-    achieved_distortion = units.D_out(expected_distortion(problem.p_x, W, problem.d))
+    # Compared on shifted data (d - row minima against D - D_min), so an offset in d
+    # never swamps a small budget.
+    source = problem.source
+    excess = source.exact.excess
+    W_rows = W[source.support]
+    achieved_excess = float(source.p @ np.einsum(
+        "ij,ij->i", W_rows, np.where(np.isfinite(excess), excess, 0.0)))
+    budget_excess = float(source.exact.excess_of(units.D_in(D)).mid())
+    achieved_distortion = units.D_out(source.D_min + achieved_excess)
     common.update(channel_valid=True, achieved_rate=achieved_rate,
                   achieved_distortion=achieved_distortion)
-    if achieved_distortion > D + DISTORTION_TOL * max(1.0, abs(D)):
+    slack = DISTORTION_TOL * units.D_in(distortion_scale(problem))
+    if achieved_excess > budget_excess + slack:
         return Verification("rejected", f"over budget: the channel's distortion "
                             f"{achieved_distortion:.10g} exceeds D={D:.10g}", **common)
     if Gamma is not None:
@@ -297,8 +318,9 @@ def _verify_curve(problem, curve, tol, options) -> Verification:
         raise InvalidArgumentError("curve distortions must be finite numbers.")
     lower = np.full(D_values.size, math.inf)
     upper = np.full(D_values.size, math.inf)
-    feasible = (D_values >= problem.D_min) | np.array([snaps_to(float(D), problem.D_min)
-                                                        for D in D_values])
+    exact = problem.source.exact
+    feasible = np.array([exact.position(problem._units.D_in(float(D))) >= 0
+                         for D in D_values])
     if feasible.any():
         solved = problem.curve(D=D_values[feasible], **options)
         order = np.argsort(D_values[feasible], kind="stable")

@@ -19,7 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rdconvex"
 #: to the same layer or below, never above.
 LAYERS = {
     "errors": 0, "_validation": 0,
-    "numerics": 1, "results": 1, "plot": 1, "closed_forms": 1,
+    "check": 0, "_version": 0,
+    "numerics": 1, "rigorous": 1, "results": 1, "plot": 1, "closed_forms": 1,
     "atoms": 2,
     "programs": 3,
     "iterative": 4,

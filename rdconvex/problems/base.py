@@ -99,6 +99,11 @@ class Source:
         return cls(p_full, d_full, support, p, d, D_min, float(column_mean[best]), best,
                    exact, likelihood)
 
+    def excess(self, D: float) -> float:
+        """``D - D_min`` (nats) to float precision *relative to itself* (the exact
+        ``D_min``, not its rounding): the target solvers get on shifted data."""
+        return float(self.exact.excess_of(D).mid())
+
     def at_D_min(self, D: float) -> bool:
         """Whether ``D`` is exactly ``D_min`` (:meth:`ShiftedProblem.position`)."""
         return self.exact.position(D) == 0
@@ -122,7 +127,7 @@ class Source:
                 "source: no channel has so small an expected distortion. Use D >= D_min.")
         return self.D_min if position == 0 else D
 
-    def rate_zero(self, D: float) -> RawSolution:
+    def rate_zero(self, D: float | None = None) -> RawSolution:
         """The constant output ``argmin_y E d(X, y)``: rate 0, distortion ``D_max``."""
         W = np.zeros((self.p.size, self.m))
         W[:, self.best_column] = 1.0

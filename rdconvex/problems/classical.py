@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._validation import (
     check_distortion,
     check_iteration_args,
@@ -68,20 +70,32 @@ class RateDistortion(SourceProblem):
         nats over the source symbols with positive probability, with ``d`` divided by
         its conditioning scale (printed with the program, see
         :func:`rdconvex.programs.classical.conditioning_scale`); ``print()`` it to read
-        the math. Named constraints: ``source marginal``, ``output marginal``,
-        ``distortion``, ``forbidden``.
+        the math. It is built on shifted data, ``d - min_y d`` per row and
+        ``D - D_min`` (the same channels and rates, no offset; printed as a note).
+        Named constraints: ``source marginal``, ``output marginal``, ``distortion``,
+        ``forbidden``.
         """
         D_int, slope_int = self._target(D, slope, clip=False)
-        d = self.source.d
-        return programs.primal(self.source.p, d, D=D_int, slope=slope_int,
-                               scale=programs.conditioning_scale(d))
+        d = self.source.exact.excess
+        D_int = None if D_int is None else self.source.excess(D_int)
+        return self._noted(programs.primal(self.source.p, d, D=D_int, slope=slope_int,
+                                           scale=programs.conditioning_scale(d)))
 
     def dual_program(self, D):
         """The Gallager/Csiszár dual at ``D``, unsolved (DCP in ``(g, s)``), in nats, as
         a conic solver is given it (``formulation="dual"``)."""
         D_int, _ = self._target(D, None, clip=False)
-        d = self.source.d
-        return programs.dual(self.source.p, d, D_int, scale=programs.conditioning_scale(d))
+        d = self.source.exact.excess
+        return self._noted(programs.dual(self.source.p, d, self.source.excess(D_int),
+                                         scale=programs.conditioning_scale(d)))
+
+    def _noted(self, program):
+        """The program with a note of the shift it was built on (when there is one)."""
+        if self.source.likelihood is not None or np.any(self.source.exact.reference != 0):
+            program.data["shift"] = (
+                "d and D above are shifted: d = d_input - min_y d_input(x, y) per row, "
+                "D = D_input - D_min (the same channels and rates, no offset to amplify)")
+        return program
 
     # ------------------------------------------------------------------ solve
     def _target(self, D, slope, clip: bool = True):
@@ -151,30 +165,28 @@ class RateDistortion(SourceProblem):
         screened = self._screens(screen, formulation, conic)
         src = self.source
         if slope_int == 0.0 or (D_int is not None and D_int >= src.D_max):
-            D_int = src.D_max if D_int is None else D_int
-            return self._finish(src.rate_zero(D_int), D_int, adapter)
-        if D_int is not None and D_int <= src.D_min:
+            # A slope solve is certified at its channel's proven distortion (None).
+            return self._finish(src.rate_zero(), D_int, adapter, tol)
+        if D_int is not None and src.at_D_min(D_int):
             raw = points.solve_at_D_min(src, adapter, tol, max_iter, solver_options, verbose)
-        elif screened:
-            raw = points.solve_screened(src, adapter, D_int, slope_int, tol, max_iter,
-                                        solver_options, verbose,
-                                        lambda est: self._finish(est, D_int, get_solver("ba")))
         elif conic:
-            raw = adapter.solve_rate_distortion(src.p, src.d, D=D_int, slope=slope_int,
-                                                tol=tol, max_iter=max_iter,
-                                                solver_options=solver_options,
-                                                formulation=formulation, verbose=verbose)
-        else:
-            raw = adapter.solve_rate_distortion(src.p, src.d, D=D_int, slope=slope_int,
-                                                tol=tol, max_iter=max_iter,
+            raw = points.solve_conic(src, adapter, D_int, slope_int, tol, max_iter,
+                                     solver_options, formulation, verbose, screened,
+                                     lambda est: self._finish(est, D_int, get_solver("ba"),
+                                                              tol))
+        else:  # on shifted data (d - row minima, D - D_min): offsets never meet slopes
+            raw = adapter.solve_rate_distortion(src.p, src.exact.excess,
+                                                D=None if D_int is None
+                                                else max(0.0, src.excess(D_int)),
+                                                slope=slope_int, tol=tol, max_iter=max_iter,
                                                 solver_options=solver_options,
                                                 callback=callback, warm_start=warm_start)
-        return self._finish(raw, D_int, adapter)
+        return self._finish(raw, D_int, adapter, tol)
 
-    def _finish(self, raw, D, adapter) -> Result:
+    def _finish(self, raw, D, adapter, tol=None) -> Result:
         certify = points.certifier(self.source, getattr(adapter, "certify_options", None))
         return finish(self.source, self._units, raw, D=D, solver=adapter.NAME,
-                      certify=certify, stacklevel=4)
+                      certify=certify, stacklevel=4, tol=tol)
 
     def _screens(self, screen, formulation, conic: bool) -> bool:
         if screen not in ("auto", True, False):

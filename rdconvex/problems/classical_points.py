@@ -27,8 +27,8 @@ from .base import CertifiedPoint, Source
 def solve_at_D_min(source: Source, adapter, tol, max_iter, solver_options,
                    verbose) -> RawSolution:
     """At ``D_min`` only argmin pairs may carry mass: minimise I(X;Y) over them."""
-    d = source.d
-    tied = d <= d.min(axis=1, keepdims=True)
+    d = source.exact.excess  # exact minimisers: d' == 0 (for A: A == max_u A exactly)
+    tied = source.exact.minimisers
     slope = large_slope(d, LARGE_SLOPE_MARGIN)
     if not np.any(tied.sum(axis=1) > 1):
         W = min_distortion_channel(d)
@@ -43,31 +43,18 @@ def solve_at_D_min(source: Source, adapter, tol, max_iter, solver_options,
 
 
 def solve_screened(source: Source, adapter, D, slope, tol, max_iter, solver_options,
-                   verbose, finish_estimate) -> RawSolution:
+                   verbose) -> RawSolution:
     """Conic solves on a growing output support until no excluded output violates its
-    Gallager constraint (then the full-problem certificate is as tight).
-
-    ``finish_estimate(raw)`` certifies Blahut–Arimoto's screening estimate into a
-    Result, attached to the :class:`~rdconvex.errors.SolverError` if the conic solver
-    fails."""
-    p, d, m = source.p, source.d, source.m
+    Gallager constraint (then the full-problem certificate is as tight); on the shifted
+    data, ``D`` the shifted target."""
+    p, d, m = source.p, source.exact.excess, source.m
     scale = conditioning_scale(d)  # of the whole problem, as program() prints it
-    support, estimate = screening.initial_support(p, d, D, slope)
+    support, _ = screening.initial_support(p, d, D, slope)
     iterations, elapsed = 0, 0.0
     for rounds in range(1, screening.MAX_ROUNDS + 1):
-        try:
-            raw = adapter.solve_rate_distortion(p, d[:, support], D=D, slope=slope, tol=tol,
-                                                max_iter=max_iter,
-                                                solver_options=solver_options,
-                                                verbose=verbose, scale=scale)
-        except SolverError as exc:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", InaccurateSolutionWarning)
-                partial = finish_estimate(estimate)
-            raise SolverError(f"{exc} The screening estimate (solver 'ba', certified gap "
-                              f"{partial.certificate.gap:.1e}) is attached as .partial; "
-                              "solver='ba' solves this size directly.",
-                              partial=partial) from exc
+        raw = adapter.solve_rate_distortion(p, d[:, support], D=D, slope=slope, tol=tol,
+                                            max_iter=max_iter, solver_options=solver_options,
+                                            verbose=verbose, scale=scale)
         iterations += raw.info.iterations
         elapsed += raw.info.solve_time
         q = np.zeros(m)
@@ -85,6 +72,60 @@ def solve_screened(source: Source, adapter, D, slope, tol, max_iter, solver_opti
                      + ("" if violated.size == 0 else
                         f" except {violated.size} still violated (bound loosened)"))
     return RawSolution(channel, raw.slope, q, info)
+
+
+def solve_conic(source: Source, adapter, D, slope, tol, max_iter, solver_options,
+                formulation: str, verbose: bool, screened: bool, finish_estimate) -> RawSolution:
+    """A conic solve on the shifted data (``d - min_y d``, ``D - D_min``: no offset) that a
+    numerical failure does not end: the requested form first (screened or whole, primal
+    or dual), then better-conditioned forms of the same problem — scaled to its own
+    budget ``D - D_min``, its dual, a looser solver tolerance — before a
+    :class:`SolverError` is raised with Blahut–Arimoto's certified estimate attached as
+    ``.partial``."""
+    p, d = source.p, source.exact.excess
+    failures = []
+    target = None if D is None else max(0.0, source.excess(D))
+
+    def whole(form, tolerance, scale=None):
+        return adapter.solve_rate_distortion(p, d, D=target, slope=slope, tol=tolerance,
+                                             max_iter=max_iter, solver_options=solver_options,
+                                             formulation=form, verbose=verbose, scale=scale)
+
+    # Then scaled to the problem's own budget: d' / D' (or s d' for a slope solve) puts
+    # the distortion constraint at O(1) however close D is to D_min.
+    budget = target if D is not None else 1.0 / slope
+    budget = budget if budget and math.isfinite(budget) and budget > 0 else None
+    loose = 100.0 * (tol if tol is not None else adapter.DEFAULT_TOL)
+    attempts = [("scaled to D - D_min", lambda: whole("primal", tol, budget)),
+                ("the dual", lambda: whole("dual", tol, budget)),
+                ("tol x100", lambda: whole("primal", loose, budget))]
+    if screened:
+        first = ("screened", lambda: solve_screened(source, adapter, target, slope, tol,
+                                                    max_iter, solver_options, verbose))
+    else:
+        first = (formulation, lambda: whole(formulation, tol))
+    for name, attempt in [first] + attempts:
+        if name == "the dual" and D is None:
+            continue
+        try:
+            raw = attempt()
+        except SolverError as exc:
+            failures.append(f"{name} failed")
+            continue
+        if failures:
+            note = f"{raw.info.message}; solved on {name} after " + "; ".join(failures)
+            raw = RawSolution(raw.channel, raw.slope, raw.output_pmf,
+                              SolveInfo(raw.info.status, raw.info.iterations,
+                                        raw.info.solve_time, note))
+        return raw
+    estimate = screening.initial_support(p, d, target, slope)[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InaccurateSolutionWarning)
+        partial = finish_estimate(estimate)
+    raise SolverError(f"solver {adapter.NAME!r} returned no usable point in any form tried ("
+                      + ", ".join(failures) + f"). Blahut–Arimoto's estimate (certified gap "
+                      f"{partial.certificate.gap:.1e}) is attached as .partial; solver='ba' "
+                      "solves this problem directly.", partial=partial)
 
 
 def certifier(source: Source, certify_options: dict | None = None):

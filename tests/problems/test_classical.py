@@ -118,8 +118,11 @@ def test_at_D_min_and_D_max(conic_solver):
     assert at_min.certificate.gap <= 1e-9
     at_max = prob.solve(D=prob.D_max, solver=conic_solver)
     above = prob.solve(D=prob.D_max + 1.0, solver=conic_solver)
+    # The float D_max may lie a rounding below the exact one: then a rate of a few ulps
+    # is the honest answer (rate 0 would need distortion <= D proven).
+    assert at_max.rate <= 1e-14 and at_max.certificate.lower == 0.0
+    assert above.rate == 0.0 and above.certificate.lower == 0.0 and above.slope == 0.0
     for res in (at_max, above):
-        assert res.rate == 0.0 and res.certificate.lower == 0.0 and res.slope == 0.0
         assert res.distortion == pytest.approx(prob.D_max)
 
 
