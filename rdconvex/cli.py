@@ -80,6 +80,8 @@ def _cmd_solve(args) -> int:
                 f"{args.problem}: give --D (or --slope); the file has no queries.D.")
         targets = [("D", float(v)) for v in values]
     results = [problem.solve(**{key: value}, solver=solver, **extra) for key, value in targets]
+    if args.certificate:
+        _write_certificates(results, args.certificate)
     if args.json:
         _print_json([result_dict(r) for r in results])
         return EXIT_OK
@@ -89,6 +91,28 @@ def _cmd_solve(args) -> int:
         if r.message and r.message != f"{r.solver}: {r.status.value}":
             print(f"    ({r.message})")
     return EXIT_OK
+
+
+def _write_certificates(results, path: str) -> None:
+    """One certificate file per result: ``path`` itself for one, ``stem-1.json``, ... for
+    several."""
+    from pathlib import Path
+
+    target = Path(path)
+    for i, result in enumerate(results, start=1):
+        where = target if len(results) == 1 else target.with_name(
+            f"{target.stem}-{i}{target.suffix or '.json'}")
+        try:
+            result.save_certificate(where)
+        except OSError as exc:
+            raise InvalidArgumentError(f"cannot write the certificate to {where}: "
+                                       f"{exc.strerror or exc}.") from None
+
+
+def _cmd_check(args) -> int:
+    from .check import main as check_main
+
+    return check_main([args.certificate])
 
 
 def _cmd_curve(args) -> int:
@@ -264,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rdconvex",
         description="Certified rate-distortion computations on TOML problem files. Every "
                     "rate comes with a certificate [lower, upper]; see docs/tutorial.md.",
-        epilog="exit status: 0 ok, 1 claim rejected (verify), 2 bad input, 3 solver failure")
+        epilog="exit status: 0 ok, 1 claim rejected (verify) or not proven (check), 2 bad "
+               "input, 3 solver failure")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p):
@@ -284,8 +309,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="target distortion; repeat for several (default: queries.D)")
     solve.add_argument("--slope", type=float, help="solve at this slope -dR/dD instead")
     solve.add_argument("--Gamma", type=float, help="perception budget (perception problems)")
+    solve.add_argument("--certificate", metavar="PATH",
+                       help="write the certificate file here (JSON, docs/certificate-format.md;"
+                            " several targets: PATH-1.json, PATH-2.json, ...)")
     solver_args(solve)
     solve.set_defaults(func=_cmd_solve)
+
+    check = sub.add_parser(
+        "check", help="prove a certificate file's bounds independently (ball arithmetic); "
+                      "exit 0 proven, 1 not proven, 2 malformed")
+    check.add_argument("certificate", help="certificate file (rdconvex solve --certificate)")
+    check.set_defaults(func=_cmd_check)
 
     curve = common(sub.add_parser("curve", help="the whole certified curve; --plot, --csv"))
     curve.add_argument("--num", type=int, help="number of points (default: queries.curve.num or 50)")

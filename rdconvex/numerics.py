@@ -191,6 +191,10 @@ def ba_step(p: np.ndarray, d: np.ndarray, slope: float, q,
     log_k = log_kernel(d, slope)
     log_q = safe_log(q)
     log_c = -logsumexp(log_q[None, :] + log_k, axis=1)
+    if not np.all(np.isfinite(log_c)):
+        # q vanishes on every allowed output of some x: mix in a little uniform mass.
+        log_q = np.log((1.0 - 1e-12) * q + 1e-12 / q.size)
+        log_c = -logsumexp(log_q[None, :] + log_k, axis=1)
     log_new = log_q + logsumexp((np.log(p) + log_c)[:, None] + log_k, axis=0)
     return np.exp(log_new - logsumexp(log_new))
 

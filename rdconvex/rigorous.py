@@ -288,68 +288,82 @@ class ChannelBounds:
 
 
 def channel_bounds(problem: ShiftedProblem, w: np.ndarray) -> ChannelBounds:
-    r"""Rigorous upper bounds on ``E_W[d']`` and ``I(\tilde p, W)`` for ``W = w / rowsums``.
+    """Both bounds of the channel ``w / rowsums`` (:func:`distortion_bound`,
+    :func:`rate_bound`)."""
+    distortion, estimate = distortion_bound(problem, w)
+    return ChannelBounds(rate_bound(problem, w), distortion, estimate)
 
-    ``w`` must be ``>= 0``, zero on forbidden pairs, with positive row sums. With
-    :math:`W_f` the float quotient and :math:`q_f = p W_f`, the rate is
+
+def _normalised(w: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(W_f, rho)``: the float quotient of the rows by their float sums and the bound
+    ``|W_true / W_f - 1| <= rho`` (row sum gamma(m), quotient u; a quotient in the
+    subnormal range carries an absolute error below TINY instead)."""
+    return w / w.sum(axis=1)[:, None], gamma(w.shape[1]) + 2 * U
+
+
+def distortion_bound(problem: ShiftedProblem, w: np.ndarray) -> tuple[float, float]:
+    """``(upper, estimate)``: a float ``>=`` the shifted distortion ``E_W[d']`` of the
+    channel ``W = w / rowsums`` (exact quotients), and its float64 estimate."""
+    p, excess = problem.p, problem.excess
+    n, m = w.shape
+    W, rho = _normalised(w)
+    finite = np.where(np.isfinite(excess), excess, 0.0)
+    rows = np.einsum("ij,ij->i", W, finite)
+    estimate = math.fsum((p * rows).tolist())
+    # Nonnegative terms: W (rho), d' (rel), the row dot products (gamma(m)), the
+    # products with p and the exactly rounded sum (2u).
+    relative = rho + problem.rel + gamma(m + 1) + 2 * U
+    largest = float(finite.max()) if finite.size else 0.0
+    with flint.ctx.workprec(PRECISION):
+        dist = ball(estimate, relative * 1.01, 2 * n * m * TINY * largest) \
+            * problem.inv_total
+    return upper_end(dist), estimate
+
+
+def rate_bound(problem: ShiftedProblem, w: np.ndarray) -> float:
+    r"""A float ``>=`` the mutual information :math:`I(\tilde p, W)` of ``W = w / rowsums``.
+
+    ``w`` must be ``>= 0`` with positive row sums. With :math:`W_f` the float quotient
+    and :math:`q_f = p W_f`,
 
     .. math::
         I = \frac{1}{S}\sum_{x,y} p_x W_{xy}\big(\log W_{f,xy} - \log q_{f,y}\big)
             + \log S + \epsilon,
 
-    with every rounding (row sums, quotients, logs, the final exactly rounded sum
-    ``math.fsum``) bounded relative to :math:`H = \sum p W_f(|\log W_f| + |\log q_f|)`.
+    every rounding (quotients, row sums, logs, products, the row sums of the terms and
+    their exactly rounded total ``math.fsum``) bounded relative to
+    :math:`H = \sum p W_f(|\log W_f| + |\log q_f|)`; a channel with one repeated row
+    has ``I = 0`` exactly.
     """
-    p, excess = problem.p, problem.excess
+    p = problem.p
     n, m = w.shape
-    if np.all(w == w[:1]):  # one row repeated: output independent of input, I = 0
-        return _constant_channel_bounds(problem, w)
-    sums = w.sum(axis=1)
-    W = w / sums[:, None]
-    # |W_true / W_f - 1| <= rho (row sum gamma(m), quotient u; subnormal quotients carry
-    # an absolute error below TINY, counted in `absolute` below).
-    rho = gamma(m) + 2 * U
-    finite = np.where(np.isfinite(excess), excess, 0.0)
-    row_distortion = np.einsum("ij,ij->i", W, finite)
-    distortion = math.fsum((p * row_distortion).tolist())
-    dist_rel = rho + problem.rel + gamma(m + 1) + 2 * U
+    if np.all(w == w[:1]):
+        return 0.0
+    W, rho = _normalised(w)
     q = p @ W
     with np.errstate(divide="ignore"):
-        log_W = np.where(W > 0, np.log(np.where(W > 0, W, 1.0)), 0.0)
-        log_q = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), 0.0)
+        log_W = np.log(W)
+        log_q = np.log(q)
+    log_W[W == 0] = 0.0
+    log_q[q == 0] = 0.0
     weighted = p[:, None] * W
-    terms = weighted * (log_W - log_q[None, :])
-    total = math.fsum(terms.ravel().tolist())
-    H = math.fsum((weighted * (np.abs(log_W) + np.abs(log_q)[None, :])).ravel().tolist())
-    # Errors relative to H: W (rho) and q (rho + gamma(n)) inside the logs, the logs
-    # themselves (FUNCTION_ULPS), the products and subtraction (3u); the weights p W
-    # (rho + u) multiply log terms bounded by H; fsum adds u |total|.
-    rel_H = 2 * rho + gamma(n) + (FUNCTION_ULPS + 4) * U
-    ulp_log = (FUNCTION_ULPS + 1) * U * 800.0  # |log| of a subnormal entry is < 745
-    absolute = 2 * n * m * TINY * 800.0 + ulp_log * TINY * n * m
+    terms = weighted * (log_W - log_q)
+    total = math.fsum(terms.sum(axis=1).tolist())
+    np.abs(log_W, out=log_W)
+    log_W += np.abs(log_q)
+    H = math.fsum((weighted * log_W).sum(axis=1).tolist())
+    # Relative to H: W (rho) and q (rho + gamma(n)) inside the logs, the logs
+    # (FUNCTION_ULPS), the products and subtraction (4u), the row sums of the terms
+    # (gamma(m)); the weights p W (rho + u) multiply logs bounded by H. Absolute:
+    # log(1 + alpha) - log(1 + beta) weighted by sum p W = 1; fsum adds u |total|;
+    # subnormal quotients and products below TINY * 800.
+    rel_H = 2 * rho + gamma(n) + gamma(m) + (FUNCTION_ULPS + 5) * U
+    absolute = 2 * n * m * TINY * 800.0 + 2 * (rho + gamma(n))
     with flint.ctx.workprec(PRECISION):
         S_inv = problem.inv_total
-        error = ball(0.0, 0.0, rel_H * H * 1.01 + U * abs(total) + absolute
-                     + 2 * (rho + gamma(n)))
+        error = ball(0.0, 0.0, rel_H * H * 1.01 + U * abs(total) + absolute)
         rate = flint.arb(total) * S_inv - S_inv.log() + error
-        largest = float(finite.max()) if finite.size else 0.0
-        dist = ball(distortion, dist_rel * 1.01, 2 * n * m * TINY * largest) * S_inv
-    return ChannelBounds(max(0.0, upper_end(rate)), upper_end(dist), distortion)
-
-
-def _constant_channel_bounds(problem: ShiftedProblem, w: np.ndarray) -> ChannelBounds:
-    """Rate exactly 0; the distortion as in :func:`channel_bounds`."""
-    W = w[0] / w[0].sum()
-    m = W.size
-    finite = np.where(np.isfinite(problem.excess), problem.excess, 0.0)
-    rows = finite @ W
-    distortion = math.fsum((problem.p * rows).tolist())
-    rel = gamma(m) + 2 * U + problem.rel + gamma(m + 1) + 2 * U
-    largest = float(finite.max()) if finite.size else 0.0
-    with flint.ctx.workprec(PRECISION):
-        dist = ball(distortion, rel * 1.01, 2 * finite.size * TINY * largest) \
-            * problem.inv_total
-    return ChannelBounds(0.0, upper_end(dist), distortion)
+    return max(0.0, upper_end(rate))
 
 
 def in_bits(lower: float, upper: float) -> tuple[float, float]:

@@ -37,9 +37,10 @@ from ..results import Certificate
 from ..rigorous import (
     PRECISION,
     ShiftedProblem,
-    channel_bounds,
+    distortion_bound,
     dual_lower_bound,
     log_c_of,
+    rate_bound,
     upper_end,
 )
 
@@ -80,24 +81,23 @@ def _argmin_channel(problem: ShiftedProblem, W: np.ndarray) -> np.ndarray:
 
 
 def feasible_channel(problem: ShiftedProblem, W: np.ndarray, D_excess):
-    """``(channel, bounds)``: ``W`` mixed with its argmin restriction by the smallest
-    weight whose distortion is *proven* ``<= D'`` (weight 1 gives distortion exactly 0)."""
-    bounds = channel_bounds(problem, W)
+    """``(channel, distortion upper end, estimate)``: ``W`` mixed with its argmin
+    restriction by the smallest weight whose shifted distortion is *proven* ``<= D'``
+    (weight 1 gives distortion exactly 0)."""
+    bound, estimate = distortion_bound(problem, W)
     budget = float(D_excess.lower()) if D_excess.is_finite() else 0.0
     budget = math.nextafter(budget, -math.inf) if budget > 0 else 0.0
-    if bounds.distortion_excess <= budget:
-        return W, bounds
+    if bound <= budget:
+        return W, bound, estimate
     low = _argmin_channel(problem, W)
-    t = 1.0 - budget / bounds.distortion_excess if bounds.distortion_excess > 0 else 1.0
+    t = 1.0 - budget / bound if bound > 0 else 1.0
     step = 1e-15
     while True:
         t = min(1.0, t)
-        mixed = W if t == 0 else (1.0 - t) * W + t * low
-        if t == 1.0:
-            mixed = low
-        bounds = channel_bounds(problem, mixed)
-        if bounds.distortion_excess <= budget or t == 1.0:
-            return mixed, bounds
+        mixed = low if t == 1.0 else (1.0 - t) * W + t * low
+        bound, estimate = distortion_bound(problem, mixed)
+        if bound <= budget or t == 1.0:
+            return mixed, bound, estimate
         t += step * max(t, 1e-3)
         step *= 4.0
 
@@ -153,9 +153,9 @@ def lower_bound(problem: ShiftedProblem, D: float, slope: float, q) -> float:
 def distortion_upper_end(problem: ShiftedProblem, W: np.ndarray) -> float:
     """A float ``D`` with ``E_W[d] <= D`` proven (``W`` a float channel, rows divided by
     their exact sums)."""
-    bounds = channel_bounds(problem, W)
+    bound, _ = distortion_bound(problem, W)
     with flint.ctx.workprec(PRECISION):
-        return upper_end(problem.d_min + flint.arb(bounds.distortion_excess))
+        return upper_end(problem.d_min + flint.arb(bound))
 
 
 def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
@@ -167,9 +167,10 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
     infinite and only exact minimisers count."""
     D_excess = problem.excess_of(D)
     W = repair_channel(problem.excess, channel)
-    W, bounds = feasible_channel(problem, W, D_excess)
-    distortion = bounds.distortion_estimate + float(problem.d_min.mid())
-    if bounds.rate <= 0.0:
+    W, _, estimate = feasible_channel(problem, W, D_excess)
+    upper = rate_bound(problem, W)
+    distortion = estimate + float(problem.d_min.mid())
+    if upper <= 0.0:
         return Certified(W, distortion, Certificate(upper=0.0, lower=0.0),
                          DualPoint(0.0, np.zeros(problem.p.size)))
     at_min = D_excess.is_exact() and D_excess == 0
@@ -177,15 +178,19 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
     candidates = [p @ W] + ([q] if q is not None else [])
     if at_min:
         points = [DualPoint(math.inf, log_c_of(problem, math.inf, c)) for c in candidates]
+        values = [dual_lower_bound(problem, D_excess, pt.slope, pt.log_c) for pt in points]
+        best = points[int(np.argmax(values))]
+        lower = max(values)
     else:
+        # Search in float64, prove once: the best candidate by its float estimate.
         slope = float(max(0.0, slope)) if np.isfinite(slope) else 0.0
         polish = polish_steps(problem.excess) if polish is None else polish
         D_float = float(D_excess.mid())
-        points = []
-        for c in candidates:
-            s, c = best_dual_point(problem, D_float, slope, c, polish, refine_slope)
-            points.append(DualPoint(s, log_c_of(problem, s, c)))
-    values = [dual_lower_bound(problem, D_excess, pt.slope, pt.log_c) for pt in points]
-    best = int(np.argmax(values))
-    lower = max(values[best], 0.0)  # R(D) >= 0
-    return Certified(W, distortion, Certificate(upper=bounds.rate, lower=lower), points[best])
+        found = [best_dual_point(problem, D_float, slope, c, polish, refine_slope)
+                 for c in candidates]
+        estimates = [_estimate(problem, D_float, s, c) for s, c in found]
+        s, c = found[int(np.argmax(estimates))]
+        best = DualPoint(s, log_c_of(problem, s, c))
+        lower = dual_lower_bound(problem, D_excess, best.slope, best.log_c)
+    # R(D) >= 0 always.
+    return Certified(W, distortion, Certificate(upper=upper, lower=max(lower, 0.0)), best)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._validation import (
@@ -164,7 +166,8 @@ class RateDistortion(SourceProblem):
                 f"formulation={formulation!r} is not supported; use 'primal' or 'dual'.")
         screened = self._screens(screen, formulation, conic)
         src = self.source
-        if slope_int == 0.0 or (D_int is not None and D_int >= src.D_max):
+        flat_limit = slope_int == 0.0 and not math.isfinite(src.D_max)
+        if not flat_limit and (slope_int == 0.0 or (D_int is not None and D_int >= src.D_max)):
             # A slope solve is certified at its channel's proven distortion (None).
             return self._finish(src.rate_zero(), D_int, adapter, tol)
         if D_int is not None and src.at_D_min(D_int):

@@ -93,7 +93,7 @@ def solve_conic(source: Source, adapter, D, slope, tol, max_iter, solver_options
 
     # Then scaled to the problem's own budget: d' / D' (or s d' for a slope solve) puts
     # the distortion constraint at O(1) however close D is to D_min.
-    budget = target if D is not None else 1.0 / slope
+    budget = target if D is not None else (1.0 / slope if slope > 0 else None)
     budget = budget if budget and math.isfinite(budget) and budget > 0 else None
     loose = 100.0 * (tol if tol is not None else adapter.DEFAULT_TOL)
     attempts = [("scaled to D - D_min", lambda: whole("primal", tol, budget)),
