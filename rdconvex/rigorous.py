@@ -257,10 +257,17 @@ def dual_lower_bound(problem: ShiftedProblem, D_excess: flint.arb, slope: float,
         return lower_end(value)
 
 
-def log_c_of(problem: ShiftedProblem, slope: float, q: np.ndarray) -> np.ndarray:
+def log_c_of(problem: ShiftedProblem, slope: float, q: np.ndarray,
+             kernel=None) -> np.ndarray:
     r"""The usual choice :math:`\ell_x = -\log \sum_y q_y e^{-s d'(x,y)}` (float, in log
-    space; any value is valid, this one makes the bound tight at an optimal ``q``)."""
+    space; any value is valid, this one makes the bound tight at an optimal ``q``).
+    ``kernel``: the row-shifted kernel ``exp(-s d')`` at this slope, if at hand."""
     from scipy.special import logsumexp
+
+    if kernel is not None and kernel.K is not None:
+        Z = kernel.K @ np.clip(q, 0.0, None)
+        if np.all(Z > 1e-200):
+            return -np.log(Z)  # d' has row minimum 0: no shift to undo
 
     with np.errstate(divide="ignore"):
         log_q = np.log(np.clip(q, 0.0, None))

@@ -118,12 +118,14 @@ def _estimate(problem, D_float, slope, q, kernel=None) -> float:
 
 
 def best_dual_point(problem: ShiftedProblem, D_excess: float, slope: float, q,
-                    polish: int = 5, refine_slope: bool = True) -> tuple[float, np.ndarray]:
+                    polish: int = 5, refine_slope: bool = True, kernel=None,
+                    target: float = -math.inf) -> tuple[float, np.ndarray]:
     """A good ``(s, q)`` for the bound at shifted target ``D_excess`` (float search):
     up to ``polish`` Blahut–Arimoto steps on ``q`` at ``s`` (stopping once a step gains
-    less than 1e-14), then (if ``refine_slope``) a bounded 1-D search over ``s``."""
+    less than 1e-14), then (if ``refine_slope`` and the estimate is still more than
+    1e-13 below ``target``, e.g. the upper bound) a bounded 1-D search over ``s``."""
     excess = problem.excess
-    kernel = shifted_kernel(excess, slope)
+    kernel = shifted_kernel(excess, slope) if kernel is None else kernel
     best_q, best = q, _estimate(problem, D_excess, slope, q, kernel)
     for _ in range(polish):
         q = ba_step(problem.p, excess, slope, q, kernel)
@@ -134,7 +136,7 @@ def best_dual_point(problem: ShiftedProblem, D_excess: float, slope: float, q,
             if gain < 1e-14 * (1.0 + abs(value)):
                 break
     best_slope = slope
-    if refine_slope:
+    if refine_slope and best < target - 1e-13 * (1.0 + abs(target)):
         hi = 2.0 * slope if slope > 0 else 1.0
         search = minimize_scalar(lambda s: -_estimate(problem, D_excess, s, best_q),
                                  bounds=(0.5 * slope, hi), method="bounded",
@@ -186,11 +188,11 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
         slope = float(max(0.0, slope)) if np.isfinite(slope) else 0.0
         polish = polish_steps(problem.excess) if polish is None else polish
         D_float = float(D_excess.mid())
-        found = [best_dual_point(problem, D_float, slope, c, polish, refine_slope)
-                 for c in candidates]
-        estimates = [_estimate(problem, D_float, s, c) for s, c in found]
-        s, c = found[int(np.argmax(estimates))]
-        best = DualPoint(s, log_c_of(problem, s, c))
+        kernel = shifted_kernel(problem.excess, slope)
+        start = max(candidates, key=lambda c: _estimate(problem, D_float, slope, c, kernel))
+        s, c = best_dual_point(problem, D_float, slope, start, polish, refine_slope, kernel,
+                               target=upper)
+        best = DualPoint(s, log_c_of(problem, s, c, kernel if s == slope else None))
         lower = dual_lower_bound(problem, D_excess, best.slope, best.log_c)
     # R(D) >= 0 always.
     return Certified(W, distortion, Certificate(upper=upper, lower=max(lower, 0.0)), best)
