@@ -47,6 +47,8 @@ U = 2.0 ** -53
 TINY = 5e-324
 #: Assumed accuracy (ulp) of numpy's float64 exp, log and log1p.
 FUNCTION_ULPS = 4
+#: The same as a relative error bound (one ulp of x is at most 2u |x|).
+FUNCTION_REL = 2 * FUNCTION_ULPS * U
 #: Working precision (bits) of the O(n) ball arithmetic.
 PRECISION = 128
 #: Rows per block of the O(nm) passes (bounded temporary memory).
@@ -123,7 +125,7 @@ class ShiftedProblem:
     @classmethod
     def from_likelihood(cls, p: np.ndarray, A: np.ndarray) -> "ShiftedProblem":
         """``d = -log A``: ``d' = log1p((A_max - A) / A)``, formed so that its relative
-        error is at most ``(FUNCTION_ULPS + 3) u`` however close ``A`` is to ``A_max``
+        error is at most ``FUNCTION_REL + 3u`` however close ``A`` is to ``A_max``
         (``A_max - A`` is exact when ``A >= A_max / 2``, Sterbenz)."""
         best = A.max(axis=1)
         allowed = A > 0
@@ -137,7 +139,7 @@ class ShiftedProblem:
             for px, bx in zip(p.tolist(), best.tolist()):
                 d_min -= flint.arb(px) * flint.arb(bx).log()
             d_min *= inv_total
-        return cls(p, excess, (FUNCTION_ULPS + 3) * U, d_min, inv_total, best, True)
+        return cls(p, excess, FUNCTION_REL + 3 * U, d_min, inv_total, best, True)
 
     def excess_of(self, D: float) -> flint.arb:
         """``D' = D - D_min`` as a ball (exactly 0 when :meth:`position` is 0)."""
@@ -204,8 +206,8 @@ def _inverse_total(p: np.ndarray) -> flint.arb:
 
 
 def _exponent_upper(log_c: np.ndarray, excess: np.ndarray, slope: float, rel: float):
-    """Floats ``>= log_c_x - s d'_true(x,y)`` (``-inf`` on forbidden pairs; at ``s = inf``
-    only the exact minimisers survive)."""
+    """Floats ``>= log_c_x - s d'_true(x,y)`` for floats ``log_c`` (``-inf`` on forbidden
+    pairs; at ``s = inf`` only the exact minimisers survive)."""
     if math.isinf(slope):
         return np.where(excess == 0.0, log_c[:, None], -np.inf)
     if slope == 0.0:
@@ -221,30 +223,39 @@ def _exponent_upper(log_c: np.ndarray, excess: np.ndarray, slope: float, rel: fl
     return z
 
 
+def _upward(x: np.ndarray, rel: float) -> np.ndarray:
+    """Floats ``>= y`` for every real ``y`` with ``|y - x| <= rel |x|``."""
+    out = x + (rel + 2 * U) * np.abs(x)
+    return np.nextafter(out, np.inf, out=out)
+
+
 def dual_lower_bound(problem: ShiftedProblem, D_excess: flint.arb, slope: float,
                      log_c: np.ndarray) -> float:
     r"""A float ``<=`` Csiszár's bound at ``(s, \ell)`` (the module docstring): valid
     for any ``s >= 0`` (``inf`` allowed, then ``D' = 0`` is required) and any finite
-    ``log_c``."""
+    ``log_c``. Each term :math:`p_x e^{\ell_x - s d'}` is formed as one exponential of
+    ``log p_x + l_x - s d'`` (no overflow when ``l_x`` is large because ``p_x`` is tiny)
+    with every exponent rounded up."""
     p, excess = problem.p, problem.excess
     n, m = excess.shape
     if not np.all(np.isfinite(log_c)) or slope < 0 or math.isnan(slope):
         return -math.inf
+    # log p (FUNCTION_REL), then + l (one rounding): both rounded up.
+    log_weight = _upward(_upward(np.log(p), FUNCTION_REL) + log_c, 0.0)
     column = np.zeros(m)
     for rows in _blocks(n, m):
         with np.errstate(over="ignore", invalid="ignore"):
-            terms = np.exp(_exponent_upper(log_c[rows], excess[rows], slope, problem.rel))
-        column += p[rows] @ terms
+            column += np.exp(_exponent_upper(log_weight[rows], excess[rows], slope,
+                                             problem.rel)).sum(axis=0)
     if not np.all(np.isfinite(column)):
         return -math.inf
-    # exp within FUNCTION_ULPS (relative, or absolute FUNCTION_ULPS * TINY below the
-    # normal range); the dot products within gamma(n); the block sums within gamma(#).
+    # exp within FUNCTION_REL (or FUNCTION_ULPS * TINY absolute below the normal
+    # range); the column sums within gamma(n), the block sums within gamma(#blocks).
     blocks = len(range(0, n, max(1, BLOCK_ENTRIES // max(1, m))))
-    relative = FUNCTION_ULPS * U / (1 - FUNCTION_ULPS * U) + gamma(n) + gamma(blocks + 1)
+    relative = FUNCTION_REL / (1 - FUNCTION_REL) + gamma(n) + gamma(blocks + 1)
     worst = float(column.max())
     with flint.ctx.workprec(PRECISION):
-        M = ball(worst, relative, FUNCTION_ULPS * TINY * float(p.sum()) * 2)
-        M = M * problem.inv_total
+        M = ball(worst, relative * 1.01, 2 * FUNCTION_ULPS * TINY * n) * problem.inv_total
         M_upper = flint.arb(upper_end(M))
         if not M_upper > 0:
             return -math.inf
@@ -364,7 +375,7 @@ def rate_bound(problem: ShiftedProblem, w: np.ndarray) -> float:
     # (gamma(m)); the weights p W (rho + u) multiply logs bounded by H. Absolute:
     # log(1 + alpha) - log(1 + beta) weighted by sum p W = 1; fsum adds u |total|;
     # subnormal quotients and products below TINY * 800.
-    rel_H = 2 * rho + gamma(n) + gamma(m) + (FUNCTION_ULPS + 5) * U
+    rel_H = 2 * rho + gamma(n) + gamma(m) + FUNCTION_REL + 5 * U
     absolute = 2 * n * m * TINY * 800.0 + 2 * (rho + gamma(n))
     with flint.ctx.workprec(PRECISION):
         S_inv = problem.inv_total

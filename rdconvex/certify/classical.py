@@ -31,8 +31,15 @@ from scipy.optimize import minimize_scalar
 
 import flint
 
-from ..numerics import ba_step, dual_value, min_distortion_channel, normalise_rows, \
-    shifted_kernel
+from ..numerics import (
+    LARGE_SLOPE_MARGIN,
+    ba_step,
+    dual_value,
+    large_slope,
+    min_distortion_channel,
+    normalise_rows,
+    shifted_kernel,
+)
 from ..results import Certificate
 from ..rigorous import (
     PRECISION,
@@ -177,7 +184,11 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
                          DualPoint(0.0, np.zeros(problem.p.size)))
     at_min = D_excess.is_exact() and D_excess == 0
     p = problem.p
-    candidates = [p @ W] + ([q] if q is not None else [])
+    candidates = [p @ W]
+    if q is not None:  # a solver's output pmf, if it is one (a failed solve may be NaN)
+        q = np.asarray(q, dtype=float)
+        if q.shape == (W.shape[1],) and np.all(np.isfinite(q)) and q.sum() > 0:
+            candidates.append(np.clip(q, 0.0, None))
     if at_min:
         points = [DualPoint(math.inf, log_c_of(problem, math.inf, c)) for c in candidates]
         values = [dual_lower_bound(problem, D_excess, pt.slope, pt.log_c) for pt in points]
@@ -188,6 +199,14 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
         slope = float(max(0.0, slope)) if np.isfinite(slope) else 0.0
         polish = polish_steps(problem.excess) if polish is None else polish
         D_float = float(D_excess.mid())
+        steep = large_slope(problem.excess, LARGE_SLOPE_MARGIN)
+        if steep > slope and steep * D_float < 1e-3 * (1e-9 + upper):
+            # D is so close to D_min that a slope steep enough to neglect every
+            # non-argmin pair costs almost nothing in s D': try it too.
+            kernel = shifted_kernel(problem.excess, steep)
+            if max(_estimate(problem, D_float, steep, c, kernel) for c in candidates) > \
+                    max(_estimate(problem, D_float, slope, c) for c in candidates):
+                slope = steep
         kernel = shifted_kernel(problem.excess, slope)
         start = max(candidates, key=lambda c: _estimate(problem, D_float, slope, c, kernel))
         s, c = best_dual_point(problem, D_float, slope, start, polish, refine_slope, kernel,

@@ -173,6 +173,9 @@ class SlopeSolver:
 
     def __init__(self, p: np.ndarray, d: np.ndarray, budget: Budget, options: dict):
         self.p = p
+        # Output weights below this are flushed to 0 (subnormals slow BLAS) — never
+        # near the source's own smallest probability, whose outputs it may need.
+        self.flush = min(FLUSH, float(p.min()) * 1e-6)
         self.d = d
         self.n, self.m = d.shape
         self.budget = budget
@@ -278,7 +281,7 @@ class SlopeSolver:
         if c is None:
             Z, c = gallager(K, self.p, q)
         new = q * c
-        new[new < FLUSH] = 0.0
+        new[new < self.flush] = 0.0
         return new / new.sum(), Z, c
 
     def _accelerated_step(self, K, q, c, Z, step_max):
@@ -378,7 +381,7 @@ class SlopeSolver:
         slope_derivative = math.nan
         # The implicit derivative lives on the strict support (weight not negligible,
         # Gallager constraint tight); dying outputs would make H nearly singular.
-        strict = (qs >= 1e-12 * qs.max()) & (np.abs(cs - 1.0) <= 1e-8)
+        strict = (qs >= 1e-12 * (qs.max() if qs.size else 0.0)) & (np.abs(cs - 1.0) <= 1e-8)
         if derivative and self.n * int(strict.sum()) ** 2 <= NEWTON_BUDGET and np.all(
                 Z > UNDERFLOW):
             slope_derivative = distortion_derivative(p, Z, W, ds, mean, Ks[:, strict],
