@@ -92,8 +92,11 @@ def feasible_channel(problem: ShiftedProblem, W: np.ndarray, D_excess):
     restriction by the smallest weight whose shifted distortion is *proven* ``<= D'``
     (weight 1 gives distortion exactly 0)."""
     bound, estimate = distortion_bound(problem, W)
-    budget = float(D_excess.lower()) if D_excess.is_finite() else 0.0
-    budget = math.nextafter(budget, -math.inf) if budget > 0 else 0.0
+    if D_excess.is_finite():
+        budget = float(D_excess.lower())
+        budget = math.nextafter(budget, -math.inf) if budget > 0 else 0.0
+    else:  # D = +inf: the curve's limit (slope 0 with D_max infinite)
+        budget = math.inf
     if bound <= budget:
         return W, bound, estimate
     low = _argmin_channel(problem, W)
@@ -121,6 +124,8 @@ def polish_steps(d: np.ndarray) -> int:
 
 
 def _estimate(problem, D_float, slope, q, kernel=None) -> float:
+    if math.isinf(D_float):  # the limit D -> inf: only slope 0 bounds it
+        return dual_value(problem.p, problem.excess, 0.0, 0.0, q) if slope == 0 else -math.inf
     return dual_value(problem.p, problem.excess, D_float, slope, q, kernel)
 
 

@@ -198,6 +198,9 @@ class CertifiedPoint(NamedTuple):
     #: ``(quantity, parameters, primal, dual)`` of the certificate file (full rows
     #: filled in by :func:`finish`), or None when the quantity has no file format.
     proof: tuple | None = None
+    #: The ``D`` certified at when the caller gave none (a slope solve): a proven
+    #: upper end of the channel's distortion.
+    target: float | None = None
 
 
 def finish(source: Source, units: Units, raw: RawSolution, *, D: float | None, solver: str,
@@ -226,7 +229,8 @@ def finish(source: Source, units: Units, raw: RawSolution, *, D: float | None, s
     if units.rate_scale != 1.0:
         lower, upper = in_bits(lower, upper)
     certificate = Certificate(upper=upper, lower=lower, units=units.name)
-    target = point.distortion if D is None else D
+    target = D if D is not None else (
+        point.target if point.target is not None else point.distortion)
     proof = _proof(source, point, full, target)
     return result_type(
         rate=certificate.upper, distortion=units.D_out(point.distortion),
@@ -265,6 +269,8 @@ def _proof(source: Source, point: CertifiedPoint, full_channel: np.ndarray,
         data["A"] = source.likelihood
     else:
         data["d"] = source.d_full
-    parameters = {"D": D, **parameters}
+    # Exactly D_min is written as such (no float equals an irrational D_min).
+    exact_D = "D_min" if math.isfinite(D) and source.at_D_min(D) else D
+    parameters = {"D": exact_D, **parameters}
     return Proof(quantity, data, parameters, primal, dual, point.certificate.lower,
                  point.certificate.upper)

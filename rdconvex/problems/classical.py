@@ -184,6 +184,8 @@ class RateDistortion(SourceProblem):
                                                 slope=slope_int, tol=tol, max_iter=max_iter,
                                                 solver_options=solver_options,
                                                 callback=callback, warm_start=warm_start)
+        if flat_limit:  # certified as R(+inf) = the flat limit, not R at D reached
+            D_int = math.inf
         return self._finish(raw, D_int, adapter, tol)
 
     def _finish(self, raw, D, adapter, tol=None) -> Result:

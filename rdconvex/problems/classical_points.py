@@ -139,9 +139,10 @@ def certifier(source: Source, certify_options: dict | None = None):
 
     def certify(raw: RawSolution, D: float | None) -> CertifiedPoint:
         slope = float(raw.slope) if raw.slope is not None else 0.0
+        target = None
         if D is None:  # a slope solve: its own (proven) distortion is the target
             W = certify_classical.repair_channel(exact.excess, raw.channel)
-            D = certify_classical.distortion_upper_end(exact, W)
+            D = target = certify_classical.distortion_upper_end(exact, W)
         at_D_min = source.at_D_min(D) and source.D_max > source.D_min
         point = certify_classical.certify(exact, D, raw.channel, slope, raw.output_pmf,
                                           **options)
@@ -150,6 +151,6 @@ def certifier(source: Source, certify_options: dict | None = None):
                  {"channel": point.channel},
                  {"slope": dual.slope, "log_c": dual.log_c})
         return CertifiedPoint(point.channel, point.distortion, point.certificate,
-                              math.inf if at_D_min else slope, proof)
+                              math.inf if at_D_min else slope, proof, target)
 
     return certify

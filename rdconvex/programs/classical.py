@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import atoms
-from ..numerics import finite_part, parametric_channel
+from ..numerics import finite_part, min_distortion_channel, normalise_rows, parametric_channel
 from .base import Program, Row
 
 
@@ -49,8 +49,11 @@ def _read_primal(prog: Program):
     joint = prog.variables_by_name["J"].value
     if joint is None or not np.all(np.isfinite(joint)):
         return None
-    p, scale = prog.data["p"], prog.parameters_by_name["scale"]
-    channel = joint / p[:, None]
+    scale = prog.parameters_by_name["scale"]
+    # Rows of the joint over their own sums (= p up to the solver's tolerance): no
+    # overflow when p is subnormal; an empty row takes the argmin row.
+    joint = np.clip(joint, 0.0, None)
+    channel = normalise_rows(joint, min_distortion_channel(prog.data["d"]))
     if "slope" in prog.parameters_by_name:
         slope = prog.parameters_by_name["slope"]
     else:
