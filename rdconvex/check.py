@@ -18,8 +18,7 @@ bounds are weak-duality facts valid at *any* point (no optimality is assumed):
   Gamma)); R(D, 0) <= KL(J || p p^T), J the exact rounding of the file's coupling onto
   the couplings of (p, p) (Altschuler, Weed, Rigollet, NeurIPS 2017, Alg. 2), if <J,d> <= D.
 
-Only the standard library and ``flint`` are imported: audit (or copy) this file alone.
-"""
+Only the standard library and ``flint`` are imported: audit (or copy) this file alone."""
 
 from __future__ import annotations
 
@@ -43,7 +42,6 @@ ZERO, ONE = arb(0), arb(1)
 
 class MalformedCertificateError(ValueError):
     """The document is not a format-1 certificate; the one-line message names the field."""
-
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -219,14 +217,13 @@ def _shifted(data: _Data, x: int, columns) -> list:
 
 
 def _slope_times_excess(slope, data: _Data):
-    """(s D', None); at s = +inf: (0, None) if D' is exactly 0, else (None, reason); at
-    D = +inf: (0, None) if s = 0, else (None, reason)."""
-    if data.excess is None:
-        return (ZERO, None) if slope == 0 else (None, "D = +inf needs slope 0")
-    if slope is not None:
+    """(s D', None), or (None, reason) for s = +inf with D' not exactly 0 or D = +inf
+    with s > 0 (0 * inf counts as 0)."""
+    if slope is not None and data.excess is not None:
         return arb(slope) * data.excess, None
-    exact_zero = data.excess.is_exact() and data.excess.is_zero()
-    return (ZERO, None) if exact_zero else (None, "slope null (+inf) needs D' = D - D_min = 0")
+    exact = data.excess is not None and data.excess.is_exact() and data.excess.is_zero()
+    zero = slope == 0 if slope is not None else exact
+    return (ZERO, None) if zero else (None, "s D' needs s = 0 or D' = 0 exactly")
 
 
 def _xlogx(t: arb) -> arb:
@@ -387,8 +384,8 @@ def _upper_ot(data: _Data, coupling: list):
 
 
 def _enclosure(ball):
-    """Floats (lo, hi) with lo <= every point of ``ball`` <= hi: the float nearest each
-    end, stepped outward until arb confirms it; None for a non-finite ball."""
+    """Floats (lo, hi) around ``ball``: the float nearest each end, stepped outward until
+    arb confirms it; None for a non-finite ball."""
     if ball is None or not ball.is_finite():
         return None
     ends = []
@@ -446,8 +443,7 @@ def check_certificate(source) -> CheckResult:
 
 
 def _plain(value, where: str, strict: bool = True):
-    """JSON-ready copy: ``tolist()`` where available, +inf -> None, NaN and -inf
-    rejected (``strict``) or None."""
+    """JSON-ready copy: ``tolist()``, +inf -> None, NaN and -inf rejected (or None)."""
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, dict):
@@ -463,13 +459,9 @@ def _plain(value, where: str, strict: bool = True):
 
 def make_document(quantity, problem, parameters, primal, dual, lower, upper,
                   units: str = "nats", versions=None, info=None) -> dict:
-    """A format-1 certificate document from plain Python values or arrays.
-
-    Arrays (anything with ``tolist()``) become lists, ``+inf`` becomes ``null`` (forbidden
-    pairs in ``d``, the slope at ``D_min``), and ``lower = -inf`` or ``upper = +inf`` (or
-    None) become ``null``, no claim. NaN or -inf in the data raises
-    :class:`MalformedCertificateError`.
-    """
+    """A format-1 certificate document from plain values or arrays (``tolist()``):
+    ``+inf`` becomes ``null``, ``lower = -inf``/``upper = +inf`` (or None) no claim; NaN
+    or -inf in the data raises :class:`MalformedCertificateError`."""
     lower = None if lower is None or lower == -math.inf else _plain(float(lower), "lower")
     upper = None if upper is None else _plain(float(upper), "upper")
     return {"format": FORMAT, "version": VERSION, "quantity": quantity,
