@@ -153,28 +153,35 @@ class ShiftedProblem:
         data; for likelihood data (``D_min`` is then a sum of logarithms) balls at
         rising precision, and 0 when ``|D - D_min|`` is provably below one ulp of ``D``
         (``D`` is then the float nearest to ``D_min``, see docs/certificates.md)."""
+        if self.likelihood:
+            return self._likelihood_position(D)
         with flint.ctx.workprec(PRECISION):
             gap = flint.arb(D) - self.d_min
         if gap > 0:
             return 1
         if gap < 0:
             return -1
-        if not self.likelihood:
-            from fractions import Fraction
+        from fractions import Fraction  # D_min is rational: decide exactly
 
-            total = sum(Fraction(x) for x in self.p.tolist())
-            dot = sum(Fraction(x) * Fraction(r) for x, r in
-                      zip(self.p.tolist(), self.reference.tolist()))
-            difference = Fraction(D) * total - dot
-            return (difference > 0) - (difference < 0)
+        total = sum(Fraction(x) for x in self.p.tolist())
+        dot = sum(Fraction(x) * Fraction(r) for x, r in
+                  zip(self.p.tolist(), self.reference.tolist()))
+        difference = Fraction(D) * total - dot
+        return (difference > 0) - (difference < 0)
+
+    def _likelihood_position(self, D: float) -> int:
+        """``D_min`` is a sum of logarithms: ``D`` within one ulp of it is the float
+        nearest to it (0); otherwise the sign, decided at 512 bits."""
         with flint.ctx.workprec(4 * PRECISION):
             total = sum((flint.arb(x) for x in self.p.tolist()), flint.arb(0))
             d_min = -sum((flint.arb(x) * flint.arb(a).log() for x, a in
                           zip(self.p.tolist(), self.reference.tolist())), flint.arb(0)) / total
             gap = flint.arb(D) - d_min
-            if gap > 0 and not abs(gap) < math.ulp(D):
+            if abs(gap) < math.ulp(D):
+                return 0
+            if gap > 0:
                 return 1
-            if gap < 0 and not abs(gap) < math.ulp(D):
+            if gap < 0:
                 return -1
         return 0
 

@@ -60,27 +60,29 @@ from ..programs.loglik import (
     special_point_lp_arrays,
 )
 from ..results import RawSolution, SolveInfo, Status
+from ..rigorous import in_bits
 from ..solvers import get_solver, installed_solvers
 from . import classical_points
-from .base import CertifiedPoint, finish
+from .base import CertifiedPoint, Source, Units, finish
 from .classical import RateDistortion
 from .loglik_results import DistortionDecomposition, DMinResult, SpecialPoints
-
-#: Default relative tie tolerance: ``u`` is in ``T(x)`` when
-#: ``A[x,u] >= (1 - tie_tol) * max_u' A[x,u']``.
-TIE_TOL = 1e-9
 
 
 def check_likelihood(A, n: int, normalize: bool = False,
                      name: str = "p_x_given_u") -> np.ndarray:
     """Validate ``P_{X|U}``: shape ``(n, k)``, finite, ``>= 0``, every column a pmf.
 
-    Returns a float64 copy whose columns sum to 1 exactly (up to rounding).
+    Returns a float64 copy: the entries exactly as given when every column sums to 1
+    within :data:`~rdconvex._validation.SUM_TOL` (the problem is the one these floats
+    define: nothing is rounded away), or divided by their column sums when
+    ``normalize`` is true.
 
     Examples
     --------
     >>> check_likelihood([[9, 1], [1, 9]], 2, normalize=True).tolist()
     [[0.9, 0.1], [0.1, 0.9]]
+    >>> float(check_likelihood([[0.9, 0.1], [0.1, 0.9 + 1e-12]], 2)[1, 1]) == 0.9 + 1e-12
+    True
     """
     A = as_float_array(A, name, InvalidChannelError)
     if A.ndim != 2 or A.shape[0] != n or A.shape[1] == 0:
@@ -107,29 +109,32 @@ def check_likelihood(A, n: int, normalize: bool = False,
         raise InvalidChannelError(
             f"column {u} of {name} sums to {float(sums[u])!r}, not 1; each column P_X|U(.|u) must "
             f"be a probability distribution over the {n} source symbols: {fix}.")
-    return A / sums[None, :]
+    return A / sums[None, :] if normalize else A.copy()
 
 
-def _tie_sets(A: np.ndarray, p: np.ndarray, tie_tol: float):
-    """``(ties, d)``: the ML sets ``T(x)`` and ``-log A`` with tied entries snapped to
-    the row minimum (so ``D_min``, ``solve(D=D_min)`` and (8) agree)."""
-    tie_tol = check_scalar(tie_tol, "tie_tol", minimum=0.0)
-    if tie_tol >= 1.0:
-        raise InvalidArgumentError(f"tie_tol={tie_tol!r} must be < 1 (it is relative to the "
-                                   "row maximum of p_x_given_u).")
-    row_max = A.max(axis=1)
-    dead = np.flatnonzero((p > 0) & (row_max <= 0))
+def maximum_likelihood_sets(A: np.ndarray) -> np.ndarray:
+    """``T(x) = argmax_u A[x,u]``, exactly (float equality): boolean ``(n, k)``.
+
+    No tolerance: entries ``1e-10`` or one ulp below the row maximum are not in
+    ``T(x)`` (the problem is the one the floats define). An all-zero row (a symbol of
+    probability 0) has every ``u`` in its set."""
+    row_max = A.max(axis=1, keepdims=True)
+    ties = (A == row_max) & (A > 0)
+    ties[row_max[:, 0] <= 0] = True
+    return ties
+
+
+def _log_loss(A: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """``d = -log A`` (``+inf`` where ``A = 0``) in float64, after checking that every
+    symbol of positive probability is produced by some ``u``."""
+    dead = np.flatnonzero((p > 0) & (A.max(axis=1) <= 0))
     if dead.size:
         x = int(dead[0])
         raise InvalidChannelError(
             f"row {x} of p_x_given_u is all zero, but p_x[{x}] = {float(p[x])!r} > 0: "
             "no u can produce this source symbol (its log-likelihood loss is inf for every "
             "u). Give some u positive probability of x, or give x probability 0.")
-    ties = (A >= (1.0 - tie_tol) * row_max[:, None]) & (A > 0)
-    ties[row_max <= 0] = True  # rows of zero-probability symbols may be all zero
-    d = -safe_log(A) + 0.0  # + 0.0 turns -0.0 into 0.0
-    row_min = -safe_log(row_max)[:, None] + 0.0
-    return ties, np.where(ties & np.isfinite(row_min), row_min, d)
+    return -safe_log(A) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 class LogLikelihood(RateDistortion):
@@ -153,13 +158,14 @@ class LogLikelihood(RateDistortion):
     normalize : bool
         Rescale ``p_x`` and every column of ``p_x_given_u`` to sum to 1 instead of
         rejecting them.
-    tie_tol : float
-        Relative tie tolerance, ``0 <= tie_tol < 1``: ``u`` belongs to the
-        maximum-likelihood set ``T(x)`` when ``A[x,u] >= (1 - tie_tol) max_u' A[x,u']``.
-        The ``u`` in ``T(x)`` are then treated as exactly tied: their distortion is set
-        to ``min_u' d(x,u')`` (a change of at most ``-log(1 - tie_tol)`` nats), so that
-        ``D_min``, :meth:`solve` at ``D_min`` and program (8) agree. The default
-        :data:`TIE_TOL` only absorbs floating-point noise (e.g. ``1 - 0.9`` vs ``0.1``).
+
+    The problem is the one these floats define: ``p_x / sum p_x`` and ``A`` exactly as
+    given (columns are rescaled only with ``normalize=True``). The maximum-likelihood
+    sets ``T(x)`` of (8) are the *exact* row maxima of ``A`` (:attr:`ties`): two
+    entries ``1e-10`` or one ulp apart are not tied. Every certificate is proven on
+    ``d' = log(max_u A[x,u] / A[x,u])`` formed from ``A`` itself
+    (:meth:`rdconvex.rigorous.ShiftedProblem.from_likelihood`), so a nearly
+    uninformative ``A`` (a large ``-log A`` offset, tiny differences) gives true bounds.
 
     Examples
     --------
@@ -175,17 +181,19 @@ class LogLikelihood(RateDistortion):
     _log_distortion = True
     _distortion_name = "p_x_given_u"
 
-    def __init__(self, p_x, p_x_given_u, units: str = "nats", normalize: bool = False,
-                 tie_tol: float = TIE_TOL):
-        check_units(units)
+    def __init__(self, p_x, p_x_given_u, units: str = "nats", normalize: bool = False):
+        # RateDistortion.__init__ with the likelihood kept: the certificates' exact data
+        # (Source.exact) are built from A itself, not from the rounded -log A.
+        self._units = Units(units, log_distortion=self._log_distortion)
         p_full = check_pmf(p_x, "p_x", normalize=normalize)
         A = check_likelihood(p_x_given_u, p_full.size, normalize=normalize)
-        ties, d = _tie_sets(A, p_full, tie_tol)
-        super().__init__(p_full, d, units=units)
-        self.tie_tol = float(tie_tol)
+        d_full = _log_loss(A, p_full)
         A.flags.writeable = False
-        ties.flags.writeable = False
+        self.source = Source.from_arrays(p_full, d_full, likelihood=A)
         self.p_x_given_u = A
+        ties = maximum_likelihood_sets(A)
+        ties.flags.writeable = False
+        #: ``ties[x, u]``: ``u`` is in ``T(x)``, the exact argmax of row ``x`` of ``A``.
         self.ties = ties
 
     # ------------------------------------------------------------- properties
@@ -228,18 +236,31 @@ class LogLikelihood(RateDistortion):
             \mathbb E_X\Big[-\log \sum_{u \in T(X)} Q_u\Big],\qquad
             T(x) = \arg\max_u A[x,u]
 
-        A conic solver (default ``"clarabel"``; ``None`` is the ``"program"`` default
-        of :data:`rdconvex.solvers.DEFAULTS`) solves (8) itself; an iterative solver
+        ``T(x)`` is the exact argmax (float equality, :attr:`ties`). A conic solver
+        (default ``"clarabel"``; ``None`` is the ``"program"`` default of
+        :data:`rdconvex.solvers.DEFAULTS`) solves (8) itself; an iterative solver
         (``"ba"``) solves the classical program restricted to the pairs ``u in T(x)``
         and ``Q`` is its output pmf. Either way ``Q`` is polished by EM steps of (8)
         and the channel is the randomised ML decoder
         ``W(u|x) = Q_u 1[u in T(x)] / sum_{T(x)} Q``.
 
-        Certificate (:func:`rdconvex.certify.loglik.certify_d_min`): ``upper`` is the
-        mutual information of that decoder (its distortion is ``D_min``); ``lower`` is
-        the dual of (8) at ``Q``. Where (8) is degenerate (an unused ``u`` whose KKT
-        multiplier vanishes) ``Q`` may be off by ~1e-4 there; the rate and its
+        Certificate (:func:`rdconvex.certify.loglik.certify_d_min`), proven for the
+        exact ``p`` and ``A``: ``upper`` is the mutual information of that decoder (its
+        distortion is exactly ``D_min``), ``lower`` the dual of (8) at ``Q``
+        (Csiszár's bound at slope ``+inf``). ``result.proof`` is its certificate file
+        (``Result.save_certificate``). Where (8) is degenerate (an unused ``u`` whose
+        KKT multiplier vanishes) ``Q`` may be off by ~1e-4 there; the rate and its
         certificate are not affected (the objective is flat at the minimiser).
+
+        Parameters
+        ----------
+        solver : str, optional
+            Any installed solver.
+        tol : float, optional
+            The solver's tolerance, and the certified gap (nats) below which the
+            status is ``"optimal"`` (default :data:`~rdconvex.results.DEFAULT_GAP_TOL`).
+        max_iter, solver_options, verbose :
+            As in :meth:`solve`.
 
         Returns
         -------
@@ -252,13 +273,13 @@ class LogLikelihood(RateDistortion):
         adapter = get_solver(solver, task="rate_distortion" if iterative else "program")
         check_iteration_args(tol, max_iter)
         src = self.source
-        ties = self.ties[src.support]
-        if iterative:
-            raw = classical_points.solve_at_D_min(src, adapter, tol, max_iter, solver_options,
-                                                  verbose)
+        ties = src.exact.minimisers  # the exact argmax pairs of the reduced rows
+        if iterative:  # the classical program on the exact ML pairs
+            raw = classical_points.solve_at_D_min(src, adapter, tol, max_iter,
+                                                  solver_options, verbose)
             Q, info, how = raw.output_pmf, raw.info, "the classical program on the ML pairs"
         else:
-            program = self.rate_at_D_min_program()
+            program = rate_at_d_min(src.p, ties)
             info = adapter.solve(program, tol, max_iter, solver_options, verbose)
             Q, how = program.read_point(), "program (8)"
             if not info.status.has_point or Q is None:
@@ -266,17 +287,21 @@ class LogLikelihood(RateDistortion):
         Q = polish_tie_randomization(src.p, ties, Q)
         message = (f"{info.message}; D = D_min by {how}: channel = randomised ML decoder "
                    "W(u|x) = Q_u / sum_{T(x)} Q on T(x)")
-        # The slope is infinite at D_min, unless the curve is one point (D_min = D_max).
-        slope = (math.inf if src.D_max > src.D_min
-                 else large_slope(src.d, LARGE_SLOPE_MARGIN))
+        # The slope is infinite at D_min, unless the curve is one point: D_min = D_max
+        # exactly when some u is in every T(x) (decided on the exact ties, not floats).
+        one_point = bool(np.any(ties.all(axis=0)))
+        slope = large_slope(src.d, LARGE_SLOPE_MARGIN) if one_point else math.inf
         raw = RawSolution(decoder_channel(Q, ties), slope, Q,
                           SolveInfo(info.status, info.iterations, info.solve_time, message))
 
         def certify(raw: RawSolution, D) -> CertifiedPoint:
-            return CertifiedPoint(*certify_d_min(src.p, src.d, ties, raw.output_pmf), slope)
+            point = certify_d_min(src.exact, raw.output_pmf)
+            proof = ("rate_distortion", {}, {"channel": point.channel},
+                     {"slope": math.inf, "log_c": point.log_c})
+            return CertifiedPoint(point.channel, src.D_min, point.certificate, slope, proof)
 
         result = finish(src, self._units, raw, D=src.D_min, solver=adapter.NAME,
-                        certify=certify, result_type=DMinResult,
+                        certify=certify, result_type=DMinResult, tol=tol,
                         extras={"tie_randomization": Q, "ties": self.ties})
         if src.support.size == self.n:
             return result
@@ -284,7 +309,8 @@ class LogLikelihood(RateDistortion):
         channel = np.array(result.channel)
         zero = np.setdiff1d(np.arange(self.n), src.support)
         channel[zero] = decoder_channel(Q, self.ties[zero])
-        return dataclasses.replace(result, channel=channel)
+        proof = dataclasses.replace(result.proof, primal={"channel": channel})
+        return dataclasses.replace(result, channel=channel, proof=proof)
 
     # ------------------------------------------------------- special points
     def special_point_programs(self) -> dict:
@@ -343,11 +369,11 @@ class LogLikelihood(RateDistortion):
                 "columns)"))
             return SpecialPoints(interval=None, P_U=None, bounds=None, residual=None,
                                  farkas=farkas, message=message, **common)
-        enclosure = certify_special_points(p, A, h, ends)
-        (lo1, D1), (D2, hi2) = enclosure.bounds
+        enclosure = certify_special_points(p, A, ends)
+        D1, D2 = enclosure.interval
+        bounds = tuple(in_bits(*end) if scale != 1.0 else end for end in enclosure.bounds)
         return SpecialPoints(interval=(D1 * scale, D2 * scale), P_U=enclosure.P_U,
-                             bounds=((lo1 * scale, D1 * scale), (D2 * scale, hi2 * scale)),
-                             residual=enclosure.residual, farkas=None,
+                             bounds=bounds, residual=enclosure.residual, farkas=None,
                              message=f"{name}: both LPs optimal", **common)
 
     # ------------------------------------------------------ decomposition
@@ -370,7 +396,7 @@ class LogLikelihood(RateDistortion):
             of (4)), ``cross_entropy`` (5), ``distortion`` (``E d(X,Y)`` of this
             problem's distortion matrix, computed directly) and ``mutual_information``,
             all in ``units``. The first two add up to the third, which equals the
-            fourth up to the tie snapping (``<= -log(1 - tie_tol)``). The KL term and
+            fourth up to rounding. The KL term and
             ``H(X|Y)`` are clipped at 0 (float rounding can leave them at -1e-16).
         """
         W = check_channel(channel, (self.n, self.k), "channel")
@@ -453,5 +479,5 @@ def log_loss_rate(p_x, D, units: str = "nats", normalize: bool = False):
     return np.array([closed_forms.log_loss_rate(p, float(value), units) for value in values])
 
 
-__all__ = ["LogLikelihood", "log_loss_rate", "check_likelihood", "TIE_TOL",
+__all__ = ["LogLikelihood", "log_loss_rate", "check_likelihood", "maximum_likelihood_sets",
            "SpecialPoints", "DMinResult", "DistortionDecomposition"]

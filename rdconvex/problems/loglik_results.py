@@ -28,7 +28,8 @@ class DMinResult(Result):
     tie_randomization : ndarray (k,)
         The minimiser ``Q`` of (8), a pmf on ``U``.
     ties : ndarray (n, k) of bool
-        ``ties[x, u]``: ``u`` is in ``T(x)``, the maximum-likelihood set of ``x``.
+        ``ties[x, u]``: ``u`` is in ``T(x)``, the maximum-likelihood set of ``x`` (the
+        exact argmax of row ``x`` of ``A``: float equality, no tolerance).
 
     ``channel`` is the randomised ML decoder ``W(u|x) = Q_u / sum_{T(x)} Q`` on
     ``T(x)`` (zero elsewhere) -- for every ``x``, including zero-probability ones.
@@ -61,7 +62,8 @@ class SpecialPoints:
 
     **No consistent P_U.** Then ``interval``, ``P_U`` and ``bounds`` are ``None``,
     :attr:`exists` is false, and ``farkas`` holds a certificate: a vector ``y`` with
-    ``A^T y >= 0`` and ``p^T y < 0`` (so no ``Q >= 0`` has ``A Q = p``).
+    ``A^T y >= 0`` and ``p^T y < 0``, both proven for the floats (so no ``Q >= 0``
+    has ``A Q = p``).
 
     Attributes
     ----------
@@ -73,10 +75,11 @@ class SpecialPoints:
     entropy : float
         ``H(X)`` in ``units``.
     bounds : ((float, float), (float, float)) or None
-        Enclosures from LP duality: ``D1 in [lower, value]`` and ``D2 in [value,
-        upper]``. The dual sides (``D1``'s lower, ``D2``'s upper) are exact bounds; the
-        primal sides hold for the returned ``P_U``, which satisfies ``A Q = p`` up to
-        ``residual``.
+        ``((lower1, upper1), (lower2, upper2))`` in ``units``: ``lower1 <= D1`` and
+        ``D2 <= upper2`` are proven for the exact ``p / sum p`` and ``A`` (LP duality,
+        evaluated with outward rounding); ``upper1`` and ``lower2`` are proven
+        enclosures of ``H(X|U)`` at the returned ``P_U``, which satisfies ``A Q = p``
+        up to ``residual`` only.
     residual : float or None
         ``max_x |sum_u A[x,u] Q_u - p_x|`` over both returned ``P_U``.
     farkas : ndarray or None

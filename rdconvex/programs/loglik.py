@@ -88,7 +88,7 @@ def rate_at_d_min(p: np.ndarray, ties: np.ndarray) -> Program:
         \sum_x p_x \Big(-\log \sum_{u \in T(x)} Q_u\Big)
 
     where ``T(x)`` is the set of maximum-likelihood ``u`` for ``x`` (row ``x`` of
-    ``ties``). Each term is ``-log`` of an affine function of ``Q``, so the program is
+    ``ties``: the exact argmax of row ``x`` of ``A``, no tolerance). Each term is ``-log`` of an affine function of ``Q``, so the program is
     convex (DCP). At the optimum the randomised ML decoder ``W(u|x) = Q_u 1[u in T(x)]
     / sum_{T(x)} Q`` attains ``R_ll(D_min)``.
 

@@ -36,6 +36,7 @@ from ..errors import InvalidArgumentError, NoTranslationError
 from ..numerics import finite_part
 from ..programs import single_parameter as programs
 from ..results import Result
+from ..rigorous import ShiftedProblem, in_bits
 from ._common import TOL, check_lam, check_tol, expand, reduced, validated
 from .interval import GRID, XTOL, LambdaIntervals, membership, translation_interval
 from .normaliser import solve_normaliser
@@ -44,11 +45,18 @@ from .normaliser import solve_normaliser
 EXACT_SLACK = 10.0
 
 
-def objective(p: np.ndarray, d: np.ndarray, D: float, lam: float, tol: float) -> float:
-    """(22)'s objective at ``lam`` on a reduced problem, in nats, as a certified lower
-    bound on ``R(D)`` (raises :class:`NoTranslationError` if (13) has no ``mu >= 0``)."""
-    sol = solve_normaliser(p, d, lam, tol)
-    return dual_objective_bound(p, D, lam, sol.nu, sol.kernel, sol.row_min)
+def objective(exact: ShiftedProblem, d: np.ndarray, D: float, lam: float,
+              tol: float) -> float:
+    """(22)'s objective at ``lam`` on a reduced problem (``exact`` its shifted data,
+    ``d`` its distortion), in nats, as a proven lower bound on ``R(D)`` (raises
+    :class:`NoTranslationError` if (13) has no ``mu >= 0``)."""
+    sol = solve_normaliser(exact.p, d, lam, tol)
+    return dual_objective_bound(exact, D, lam, sol.nu)
+
+
+def _in_units(lower: float, units: str) -> float:
+    """A lower bound in nats converted to ``units``, rounding down."""
+    return in_bits(lower, lower)[0] if units == "bits" else lower
 
 
 def single_parameter_bound(p_x, d, D, lam, *, units: str = "nats", tol: float = TOL,
@@ -59,9 +67,11 @@ def single_parameter_bound(p_x, d, D, lam, *, units: str = "nats", tol: float = 
 
     Valid for every ``lam`` at which (13) has a solution ``mu >= 0`` (coupling is
     not needed): ``mu_x = p_x e^{g_x}`` is a feasible point of the Gallager/Csiszár
-    dual. To make the bound exact in floating point, ``mu`` is first divided by
-    ``max_y sum_x mu_x exp(-lam d[x,y])`` (``1 + residual``; see
-    :func:`rdconvex.certify.single_parameter.dual_objective_bound`).
+    dual. The value is proven for the problem the input floats define: ``mu`` is
+    divided by ``max_y sum_x mu_x exp(-lam d[x,y])`` (``1 + residual`` of (13)) and
+    everything is evaluated on shifted data with outward rounding (see
+    :func:`rdconvex.certify.single_parameter.dual_objective_bound`); ``bits`` are
+    converted rounding down.
 
     Parameters
     ----------
@@ -98,7 +108,9 @@ def single_parameter_bound(p_x, d, D, lam, *, units: str = "nats", tol: float = 
     p, d = validated(p_x, d, normalize)
     p, d, _ = reduced(p, d)
     D = check_scalar(D, "D")
-    return objective(p, d, D, check_lam(lam), check_tol(tol)) * UNITS[units]
+    value = objective(ShiftedProblem.from_distortion(p, d), d, D, check_lam(lam),
+                      check_tol(tol))
+    return _in_units(value, units)
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,11 +192,13 @@ class _Objective:
     def __init__(self, p, d, D, tol):
         self.p, self.d, self.D, self.tol = p, d, D, tol
         self._d_finite = finite_part(d)
+        self.exact = ShiftedProblem.from_distortion(p, d)
 
     def value(self, lam: float) -> float:
-        """The objective in nats (``-inf`` where (13) has no ``mu >= 0``)."""
+        """The objective in nats, proven ``<= R(D)`` (``-inf`` where (13) has no
+        ``mu >= 0``)."""
         try:
-            return objective(self.p, self.d, self.D, lam, self.tol)
+            return objective(self.exact, self.d, self.D, lam, self.tol)
         except NoTranslationError:
             return -math.inf
 
@@ -390,7 +404,7 @@ def single_parameter_dual(p_x, d, D, *, units: str = "nats", lam_range=None,
     for arr in (mu, Q, p, d):
         arr.flags.writeable = False
     return SingleParameterDual(
-        rate=best.rate * UNITS[units], lam=best.lam, mu=mu, output_pmf=Q, I=search.intervals,
+        rate=_in_units(best.rate, units), lam=best.lam, mu=mu, output_pmf=Q, I=search.intervals,
         exact=exact, interior=best.interior, reason=reason, D=D, units=units,
         entropy=float(entr(p_s).sum()) * UNITS[units], reference=reference, search=search,
         p_x=p, d=d)

@@ -71,3 +71,113 @@ def random_instance(seed: int, n: int, k: int, consistent: bool):
     else:
         p = rng.dirichlet(np.ones(n))
     return p / p.sum(), A
+
+
+# ---------------------------------------------------------------------------
+# Independent high-precision references (mpmath), for the problem the floats define:
+# p~ = p / sum p and A exactly as given, d = -log A. Nothing here calls rdconvex.
+# ---------------------------------------------------------------------------
+
+import mpmath  # noqa: E402
+
+mpmath.mp.dps = 60
+
+
+def mp_pmf(p):
+    """``p / sum p`` with the floats taken exactly."""
+    values = [mpmath.mpf(float(v)) for v in p]
+    total = mpmath.fsum(values)
+    return [v / total for v in values]
+
+
+def mp_entropy(p) -> mpmath.mpf:
+    return -mpmath.fsum(v * mpmath.log(v) for v in mp_pmf(p) if v > 0)
+
+
+def mp_rate_at_D_min_singletons(p, A) -> mpmath.mpf:
+    """(8) when every T(x) (the exact argmax of row x, float comparison) is a single u:
+    the optimum is the entropy of the law of the ML map t(X)."""
+    A = np.asarray(A, dtype=float)
+    law: dict[int, mpmath.mpf] = {}
+    for x, px in enumerate(mp_pmf(p)):
+        if px == 0:
+            continue
+        (u,) = np.flatnonzero(A[x] == A[x].max())
+        law[int(u)] = law.get(int(u), mpmath.mpf(0)) + px
+    return -mpmath.fsum(q * mpmath.log(q) for q in law.values())
+
+
+def mp_cyclic_rate() -> mpmath.mpf:
+    """CYCLIC at D_min: Q = (a, b, 0) with b = p1 / (p1 + p2), a = p2 / (p1 + p2)
+    satisfies the KKT conditions of (8) for the floats p (p1 + p2 = p0 = 1/2 exactly,
+    so both active multipliers and the unused one equal 1)."""
+    _, p1, p2 = mp_pmf(CYCLIC["p_x"])
+    return -p1 * mpmath.log(p1 / (p1 + p2)) - p2 * mpmath.log(p2 / (p1 + p2))
+
+
+def mp_binary_entropy(t) -> mpmath.mpf:
+    t = mpmath.mpf(t)
+    if t <= 0 or t >= 1:
+        return mpmath.mpf(0)
+    return -t * mpmath.log(t) - (1 - t) * mpmath.log(1 - t)
+
+
+def mp_shifted(p, A, D):
+    """``(p~, e0, e1, D')`` of a 2 x 2 likelihood whose row maxima are on the diagonal:
+    ``d'`` = [[0, e0], [e1, 0]], ``D' = D - sum_x p~_x (-log max_u A[x,u])``."""
+    A = [[mpmath.mpf(float(v)) for v in row] for row in np.asarray(A, dtype=float)]
+    assert A[0][0] > A[0][1] and A[1][1] > A[1][0], "row maxima must be on the diagonal"
+    pt = mp_pmf(p)
+    e0, e1 = mpmath.log(A[0][0] / A[0][1]), mpmath.log(A[1][1] / A[1][0])
+    D_min = -pt[0] * mpmath.log(A[0][0]) - pt[1] * mpmath.log(A[1][1])
+    return pt, e0, e1, mpmath.mpf(float(D)) - D_min
+
+
+def mp_bsc_rate(p, A, D) -> mpmath.mpf:
+    """R_ll(D) of a BSC likelihood [[a, b], [b, a]] (a > b): d' = log(a/b) x Hamming, so
+    R = h(p~_0) - h(D' / log(a/b)) while D' / log(a/b) <= min(p~), else 0 (the binary
+    Hamming rate-distortion function, Cover & Thomas Thm 10.3.1)."""
+    pt, e0, e1, excess = mp_shifted(p, A, D)
+    assert e0 == e1
+    t = excess / e0
+    assert t >= 0
+    if t >= min(pt):
+        return mpmath.mpf(0)
+    return mp_binary_entropy(pt[0]) - mp_binary_entropy(t)
+
+
+def mp_two_by_two_rate(p, A, D) -> mpmath.mpf:
+    """R(D) of a 2 x 2 problem with d' = [[0, e0], [e1, 0]] by its parametric form:
+    at slope s (a_i = exp(-s e_i)) both Gallager constraints are tight, so
+    p~_0 c_0 = (1 - a_1) / (1 - a_0 a_1), p~_1 c_1 = (1 - a_0) / (1 - a_0 a_1); the
+    output pmf q solves 1/c_0 = q_0 + a_0 q_1, 1/c_1 = a_1 q_0 + q_1; the distortion is
+    D'(s) = p~_0 c_0 q_1 a_0 e_0 + p~_1 c_1 q_0 a_1 e_1 (decreasing in s) and
+    R = sum_x p~_x log c_x - s D'. The slope hitting the target is found by bisection
+    on log s (300 steps at 60 digits)."""
+    pt, e0, e1, target = mp_shifted(p, A, D)
+    assert target >= 0
+    if target >= min(pt[1] * e1, pt[0] * e0):
+        return mpmath.mpf(0)
+
+    def point(s):
+        a0, a1 = mpmath.exp(-s * e0), mpmath.exp(-s * e1)
+        det = 1 - a0 * a1
+        c0, c1 = (1 - a1) / det / pt[0], (1 - a0) / det / pt[1]
+        q0 = (1 / c0 - a0 / c1) / det
+        q1 = (1 / c1 - a1 / c0) / det
+        distortion = pt[0] * c0 * q1 * a0 * e0 + pt[1] * c1 * q0 * a1 * e1
+        return q0, q1, distortion, pt[0] * mpmath.log(c0) + pt[1] * mpmath.log(c1)
+
+    scale = 1 / min(e0, e1)
+    lo, hi = mpmath.log(scale * mpmath.mpf(10) ** -6), mpmath.log(scale * 10 ** 6)
+    for _ in range(300):
+        mid = (lo + hi) / 2
+        q0, q1, distortion, _ = point(mpmath.exp(mid))
+        if q0 < 0 or q1 < 0 or distortion > target:
+            lo = mid
+        else:
+            hi = mid
+    s = mpmath.exp((lo + hi) / 2)
+    q0, q1, distortion, value = point(s)
+    assert q0 >= 0 and q1 >= 0 and abs(distortion - target) <= mpmath.mpf(10) ** -45 * target
+    return value - s * distortion

@@ -29,6 +29,8 @@ from .loglik_cases import (
     LN2,
     SPARSE,
     entropy,
+    mp_cyclic_rate,
+    mp_entropy,
     mutual_information,
     program8_value,
 )
@@ -103,18 +105,25 @@ def test_inputs_are_read_only():
         ll.ties[0, 0] = False
 
 
-def test_tie_tolerance_is_relative_and_snaps_the_distortion():
-    A = [[0.3, 0.1 + 0.2], [0.7, 0.7]]  # 0.1 + 0.2 = 0.30000000000000004
+def test_ties_are_the_exact_argmax_and_nothing_is_snapped():
+    """T(x) is the exact argmax: 0.3 and 0.1 + 0.2 = 0.30000000000000004 are not tied,
+    and -log A is never rewritten (issue 14: a tolerance certified another problem)."""
+    A = [[0.3, 0.1 + 0.2], [0.7, 0.7]]
     ll = rdc.LogLikelihood([0.5, 0.5], A)
-    assert ll.ties.tolist() == [[True, True], [True, True]]
-    assert ll.d[0, 0] == ll.d[0, 1]
-    exact = rdc.LogLikelihood([0.5, 0.5], A, tie_tol=0.0)
-    assert exact.ties.tolist() == [[False, True], [True, True]]
-    # 0.595 >= (1 - 0.01) 0.6 is a tie; 0.4 < (1 - 0.01) 0.405 is not.
-    loose = rdc.LogLikelihood([0.5, 0.5], [[0.6, 0.595], [0.4, 0.405]], tie_tol=0.01)
-    assert loose.ties.tolist() == [[True, True], [False, True]]
-    assert loose.d[0, 1] == -math.log(0.6)  # snapped to the row minimum
-    assert loose.d[1, 0] == -math.log(0.4)
+    assert ll.ties.tolist() == [[False, True], [True, True]]
+    assert ll.d[0, 0] == -math.log(0.3) and ll.d[0, 1] == -math.log(0.1 + 0.2)
+    assert ll.d[0, 0] > ll.d[0, 1]
+    near = rdc.LogLikelihood([0.5, 0.5], [[0.6, 0.6 - 1e-12], [0.4, 0.4 + 1e-12]])
+    assert near.ties.tolist() == [[True, False], [False, True]]
+    assert np.array_equal(near.p_x_given_u, [[0.6, 0.6 - 1e-12], [0.4, 0.4 + 1e-12]])
+
+
+def test_tie_tol_is_gone():
+    with pytest.raises(TypeError, match="tie_tol"):
+        rdc.LogLikelihood(**FIG3, tie_tol=1e-9)
+    from rdconvex.problems import loglik
+
+    assert not hasattr(loglik, "TIE_TOL")
 
 
 # ---------------------------------------------------------------------------
@@ -149,8 +158,6 @@ def test_all_zero_row_needs_zero_probability():
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(p_x=[0.5, 0.6]), rdc.InvalidDistributionError, r"p_x sums to 1\.1"),
     (dict(units="bytes"), rdc.InvalidArgumentError, r"units='bytes' is not supported"),
-    (dict(tie_tol=1.0), rdc.InvalidArgumentError, r"tie_tol=1\.0 must be < 1"),
-    (dict(tie_tol=-1e-3), rdc.InvalidArgumentError, r"tie_tol=-0\.001 must be >= 0"),
 ])
 def test_invalid_arguments(kwargs, error, match):
     args = dict(FIG3, **kwargs)
@@ -176,9 +183,12 @@ def test_unknown_solvers():
         ll.rate_at_D_min(max_iter=0)
 
 
-def test_check_likelihood_returns_exact_columns():
-    A = check_likelihood([[0.9, 0.1], [0.1, 0.9 + 1e-12]], 2)
-    np.testing.assert_allclose(A.sum(axis=0), 1.0, rtol=0, atol=1e-16)
+def test_check_likelihood_keeps_the_given_floats_unless_normalize():
+    given = [[0.9, 0.1], [0.1, 0.9 + 1e-12]]
+    A = check_likelihood(given, 2)
+    assert np.array_equal(A, given)  # within SUM_TOL: the problem is these floats
+    B = check_likelihood(given, 2, normalize=True)
+    np.testing.assert_allclose(B.sum(axis=0), 1.0, rtol=0, atol=2.3e-16)
 
 
 # ---------------------------------------------------------------------------
@@ -197,9 +207,9 @@ def _check_ml_decoder(res: DMinResult, ll):
 
 
 @pytest.mark.parametrize("case, reference", [
-    (FIG3, entropy(FIG3["p_x"])),         # no ties, ML map injective: R = H(X)
-    (FIG4, entropy(FIG4["p_x"])),         # no ties; u = 1 is never ML
-    (CYCLIC, CYCLIC_RATE),                # ties: the KKT point of (8), see module doc
+    (FIG3, mp_entropy(FIG3["p_x"])),      # no ties, ML map injective: R = H(X)
+    (FIG4, mp_entropy(FIG4["p_x"])),      # no ties; u = 1 is never ML
+    (CYCLIC, mp_cyclic_rate()),           # ties: the KKT point of (8), see module doc
 ])
 def test_rate_at_D_min(solver, case, reference):
     ll = rdc.LogLikelihood(**case)
@@ -211,8 +221,9 @@ def test_rate_at_D_min(solver, case, reference):
     # equal the reference optimum.
     assert mutual_information(ll.p_x, res.channel) == pytest.approx(
         program8_value(ll.p_x, ll.ties, res.tie_randomization), abs=1e-9)
-    assert res.rate == pytest.approx(reference, abs=tol)
-    assert res.certificate.lower - 1e-12 <= reference <= res.certificate.upper + 1e-12
+    assert res.rate == pytest.approx(float(reference), abs=tol)
+    # A proof: the bounds bracket the 60-digit reference with no tolerance.
+    assert res.certificate.lower <= reference <= res.certificate.upper
     assert res.certificate.gap <= tol
     assert res.D == pytest.approx(ll.D_min, rel=1e-12)
     assert res.distortion == pytest.approx(ll.D_min, rel=1e-12)
@@ -248,6 +259,8 @@ def test_rate_at_D_min_zero_probability_rows_follow_the_ml_rule():
     res = ll.rate_at_D_min()
     _check_ml_decoder(res, ll)
     assert res.channel[2].tolist() == [0.0, 0.0, 1.0]  # T(2) = {2}
+    np.testing.assert_array_equal(res.proof.primal["channel"], res.channel)
+    assert res.proof.dual["log_c"][2] == 0.0  # a row of probability 0: ignored
     # No ties: the argmin channel; Q is the law of the ML map t(X) = (0 w.p. .6, 1 w.p. .4).
     np.testing.assert_allclose(res.tie_randomization, [0.6, 0.4, 0.0], atol=1e-9)
     assert res.rate == pytest.approx(entropy([0.6, 0.4]), abs=1e-9)

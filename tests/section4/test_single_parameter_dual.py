@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,6 +34,7 @@ from rdconvex.section4 import (
 from rdconvex.solvers import get_solver
 
 from ..conftest import ALL, TOLERANCE
+from ..problems.loglik_cases import mp_binary_entropy, mp_pmf
 
 HAMMING = 1.0 - np.eye(2)
 P3 = np.array([0.5, 0.3, 0.2])
@@ -88,6 +90,8 @@ def test_example1_single_parameter_dual(solver, example1_interval, D):
                   interval=example1_interval)
     exact = cf.binary_hamming_rate(0.2, D)
     assert res.rate == pytest.approx(exact, abs=1e-9)
+    # A proven lower bound: below the 60-digit closed form for p~ = p / sum p exactly.
+    assert res.rate <= mp_example1_rate([0.8, 0.2], D)
     assert res.lam == pytest.approx(cf.example1_slope(D), rel=1e-9)
     assert res.exact and res.interior and "inside I" in res.reason
     np.testing.assert_allclose(res.mu, cf.example1_mu(res.lam), rtol=1e-12)
@@ -144,11 +148,11 @@ def test_every_lam_in_I_gives_a_lower_bound(name, example1_interval, d3_interval
     for D in Ds:
         cert = prob.solve(D=D).certificate
         values = [single_parameter_bound(p, d, D, lam) for lam in lams_in(search)]
-        assert max(values) <= cert.upper + 1e-12
+        assert max(values) <= cert.upper  # both proven: no tolerance
         # and the maximisation of (22) beats every sample
         dual = single_parameter_dual(p, d, D, interval=search)
         assert dual.rate >= max(values) - 1e-12
-        assert dual.rate <= cert.upper + 1e-12
+        assert dual.rate <= cert.upper
 
 
 def test_lower_bound_also_outside_I():
@@ -395,6 +399,29 @@ def test_problem_files_match_their_generators():
         assert abs(res.rate - cf.gaussian_rate(1.0, D)) <= 1.7e-3
 
 
+def mp_example1_rate(p, D) -> mpmath.mpf:
+    """h(p~_1) - h(D) at 60 digits (Cover & Thomas Thm 10.3.1), p~ = p / sum p exactly."""
+    p1 = min(mp_pmf(p))
+    D = mpmath.mpf(D)
+    return mp_binary_entropy(p1) - mp_binary_entropy(D) if D < p1 else mpmath.mpf(0)
+
+
+@pytest.mark.parametrize("units", ["nats", "bits"])
+def test_example1_bounds_are_proven(example1_interval, units):
+    """single_parameter_bound at every sampled lam (in I and below it) is <= R(D), and
+    at lam* within rounding of it, in nats and (rounded down) in bits."""
+    scale = 1.0 if units == "nats" else 1 / mpmath.log(2)
+    for D in (0.02, 0.1, 0.19):
+        reference = mp_example1_rate([0.8, 0.2], D) * scale
+        lams = [*np.geomspace(0.05, 1.3, 5), *lams_in(example1_interval, 8)]
+        for lam in lams:
+            bound = single_parameter_bound([0.8, 0.2], HAMMING, D, lam, units=units)
+            assert bound <= reference
+        at_star = single_parameter_bound([0.8, 0.2], HAMMING, D, cf.example1_slope(D),
+                                         units=units)
+        assert reference - at_star <= 1e-14
+
+
 # ------------------------------------------------------------- properties
 
 
@@ -417,6 +444,6 @@ def test_property_22_objective_is_a_lower_bound(seed, n, m, lam, fraction):
     except NoTranslationError:
         return
     res = quietly(prob.solve, D=D)
-    assert single_parameter_bound(p, d, D, lam) <= res.certificate.upper + 1e-9
+    assert single_parameter_bound(p, d, D, lam) <= res.certificate.upper  # both proven
     res_ll = quietly(tr.loglik.solve, D=tr.to_loglik(D))
     assert res_ll.rate == pytest.approx(res.rate, abs=1e-5)
