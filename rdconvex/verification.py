@@ -169,8 +169,10 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
       ``lower - tol <= r <= upper + tol`` for the certified bounds of a solve at ``D``
       (so a rate below what any channel can achieve, or above what a certified channel
       achieves, is rejected).
-    - ``curve=(D_values, rates)``: every point checked as a rate claim (solved as one
-      warm-started :meth:`~rdconvex.RateDistortion.curve`); accepted when every point is.
+    - ``curve=(D_values, rates)``: every point checked as a rate claim against one
+      certified envelope of the whole curve with gap ``<= tol``
+      (:meth:`~rdconvex.RateDistortion.envelope`; for perception problems a warm-started
+      curve at the claimed distortions); accepted when every point is.
 
     An invalid claim is *reported* (verdict ``"rejected"`` with the reason), never
     raised; malformed arguments (a non-numeric ``D``, no claim, mismatched curve
@@ -321,7 +323,14 @@ def _verify_curve(problem, curve, tol, options) -> Verification:
     exact = problem.source.exact
     feasible = np.array([exact.position(problem._units.D_in(float(D))) >= 0
                          for D in D_values])
-    if feasible.any():
+    if feasible.any() and hasattr(problem, "envelope"):
+        # One certified band valid at every D (eps = tol): no solve per claimed point.
+        band_options = {k: v for k, v in options.items()
+                        if k in ("solver", "max_iter", "solver_options")}
+        band = problem.envelope(eps=max(tol, 1e-9), **band_options)
+        lower[feasible] = band.lower(D_values[feasible])
+        upper[feasible] = band.upper(D_values[feasible])
+    elif feasible.any():
         solved = problem.curve(D=D_values[feasible], **options)
         order = np.argsort(D_values[feasible], kind="stable")
         lower[np.flatnonzero(feasible)[order]] = solved.lower

@@ -208,6 +208,28 @@ class RateDistortion(SourceProblem):
             raise InvalidArgumentError("screen=True works with formulation='primal' only.")
         return bool(screen)
 
+    def envelope(self, eps: float = 1e-6, *, solver: str | None = None,
+                 tol: float | None = None, max_iter: int | None = None,
+                 solver_options: dict | None = None, max_solves: int = 5000):
+        """A certified envelope of the whole curve: piecewise-linear ``lower(D) <= R(D) <=
+        upper(D)`` at *every* ``D >= D_min``, with ``upper - lower <= eps`` everywhere
+        (rate units), by the sandwich algorithm (:mod:`rdconvex.problems.envelope`).
+
+        Returns a :class:`~rdconvex.problems.envelope.Band` (``lower(D)``, ``upper(D)``,
+        ``points``, ``lines``, ``max_gap``, ``solves``, ``plot()``).
+
+        Examples
+        --------
+        >>> import numpy as np, rdconvex as rdc
+        >>> band = rdc.RateDistortion([0.7, 0.3], 1 - np.eye(2)).envelope(eps=1e-3)
+        >>> bool(band.max_gap <= 1e-3), bool(band.lower(0.1) <= band.upper(0.1))
+        (True, True)
+        """
+        from .envelope import envelope
+
+        return envelope(self, eps, solver=solver, tol=tol, max_iter=max_iter,
+                        solver_options=solver_options, max_solves=max_solves)
+
     def curve(self, num: int | None = None, *, D=None, solver: str | None = None,
               tol: float | None = None, max_iter: int | None = None,
               solver_options: dict | None = None, progress: bool = False):
