@@ -319,26 +319,32 @@ def channel_bounds(problem: ShiftedProblem, w: np.ndarray) -> ChannelBounds:
     return ChannelBounds(rate_bound(problem, w), distortion, estimate)
 
 
-def _normalised(w: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(W_f, rho)``: the float quotient of the rows by their float sums and the bound
-    ``|W_true / W_f - 1| <= rho`` (row sum gamma(m), quotient u; a quotient in the
-    subnormal range carries an absolute error below TINY instead)."""
-    return w / w.sum(axis=1)[:, None], gamma(w.shape[1]) + 2 * U
+def _normalised(w: np.ndarray) -> np.ndarray:
+    """The float quotient ``W_f`` of the rows by their float sums; with ``rho`` of
+    :func:`_rho`, ``|W_true / W_f - 1| <= rho`` (row sum gamma(m), quotient u; a quotient
+    in the subnormal range carries an absolute error below TINY instead)."""
+    return w / w.sum(axis=1)[:, None]
+
+
+def _rho(m: int) -> float:
+    return gamma(m) + 2 * U
 
 
 def distortion_bound(problem: ShiftedProblem, w: np.ndarray) -> tuple[float, float]:
     """``(upper, estimate)``: a float ``>=`` the shifted distortion ``E_W[d']`` of the
-    channel ``W = w / rowsums`` (exact quotients), and its float64 estimate."""
+    channel ``W = w / rowsums`` (exact quotients), and its float64 estimate. Row blocks:
+    O(block) temporary memory."""
     p, excess = problem.p, problem.excess
     n, m = w.shape
-    W, rho = _normalised(w)
-    finite = np.where(np.isfinite(excess), excess, 0.0)
-    rows = np.einsum("ij,ij->i", W, finite)
+    rows, largest = np.empty(n), 0.0
+    for block in _blocks(n, m):
+        finite = np.where(np.isfinite(excess[block]), excess[block], 0.0)
+        rows[block] = np.einsum("ij,ij->i", _normalised(w[block]), finite)
+        largest = max(largest, float(finite.max()) if finite.size else 0.0)
     estimate = math.fsum((p * rows).tolist())
     # Nonnegative terms: W (rho), d' (rel), the row dot products (gamma(m)), the
     # products with p and the exactly rounded sum (2u).
-    relative = rho + problem.rel + gamma(m + 1) + 2 * U
-    largest = float(finite.max()) if finite.size else 0.0
+    relative = _rho(m) + problem.rel + gamma(m + 1) + 2 * U
     with flint.ctx.workprec(PRECISION):
         dist = ball(estimate, relative * 1.01, 2 * n * m * TINY * largest) \
             * problem.inv_total
@@ -358,32 +364,40 @@ def rate_bound(problem: ShiftedProblem, w: np.ndarray) -> float:
     every rounding (quotients, row sums, logs, products, the row sums of the terms and
     their exactly rounded total ``math.fsum``) bounded relative to
     :math:`H = \sum p W_f(|\log W_f| + |\log q_f|)`; a channel with one repeated row
-    has ``I = 0`` exactly.
+    has ``I = 0`` exactly. Two passes over row blocks: O(block) temporary memory.
     """
     p = problem.p
     n, m = w.shape
     if np.all(w == w[:1]):
         return 0.0
-    W, rho = _normalised(w)
-    q = p @ W
+    blocks = list(_blocks(n, m))
+    q = np.zeros(m)
+    for block in blocks:
+        q += p[block] @ _normalised(w[block])
     with np.errstate(divide="ignore"):
-        log_W = np.log(W)
         log_q = np.log(q)
-    log_W[W == 0] = 0.0
     log_q[q == 0] = 0.0
-    weighted = p[:, None] * W
-    terms = weighted * (log_W - log_q)
-    total = math.fsum(terms.sum(axis=1).tolist())
-    np.abs(log_W, out=log_W)
-    log_W += np.abs(log_q)
-    H = math.fsum((weighted * log_W).sum(axis=1).tolist())
-    # Relative to H: W (rho) and q (rho + gamma(n)) inside the logs, the logs
-    # (FUNCTION_ULPS), the products and subtraction (4u), the row sums of the terms
+    terms, magnitudes = np.empty(n), np.empty(n)
+    for block in blocks:
+        W = _normalised(w[block])
+        with np.errstate(divide="ignore"):
+            log_W = np.log(W)
+        log_W[W == 0] = 0.0
+        weighted = p[block, None] * W
+        terms[block] = (weighted * (log_W - log_q)).sum(axis=1)
+        np.abs(log_W, out=log_W)
+        log_W += np.abs(log_q)
+        magnitudes[block] = (weighted * log_W).sum(axis=1)
+    total = math.fsum(terms.tolist())
+    H = math.fsum(magnitudes.tolist())
+    # Relative to H: W (rho) and q (rho + gamma(n + blocks)) inside the logs, the logs
+    # (FUNCTION_REL), the products and subtraction (4u), the row sums of the terms
     # (gamma(m)); the weights p W (rho + u) multiply logs bounded by H. Absolute:
     # log(1 + alpha) - log(1 + beta) weighted by sum p W = 1; fsum adds u |total|;
     # subnormal quotients and products below TINY * 800.
-    rel_H = 2 * rho + gamma(n) + gamma(m) + FUNCTION_REL + 5 * U
-    absolute = 2 * n * m * TINY * 800.0 + 2 * (rho + gamma(n))
+    rho, rho_q = _rho(m), _rho(m) + gamma(n + len(blocks))
+    rel_H = rho + rho_q + gamma(m) + FUNCTION_REL + 5 * U
+    absolute = 2 * n * m * TINY * 800.0 + 2 * (rho + rho_q)
     with flint.ctx.workprec(PRECISION):
         S_inv = problem.inv_total
         error = ball(0.0, 0.0, rel_H * H * 1.01 + U * abs(total) + absolute)
