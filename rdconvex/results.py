@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import platform
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,14 +106,12 @@ class Proof:
 
     def document(self, units: str = "nats", info: dict | None = None) -> dict:
         """The format-1 certificate document (JSON-ready)."""
-        from ._version import __version__
+        from ._version import versions
         from .check import make_document
 
-        versions = {"rdconvex": __version__, "python": platform.python_version(),
-                    "numpy": np.__version__}
         return make_document(self.quantity, self.problem, self.parameters, self.primal,
                              self.dual, self.lower, self.upper, units=units,
-                             versions=versions, info=info or {})
+                             versions=versions(), info=info or {})
 
 
 @dataclass(frozen=True)
