@@ -23,9 +23,40 @@ def pyplot(headless: bool = False):
     return plt
 
 
+def figure_formats() -> list[str]:
+    """The file extensions matplotlib can write (``png``, ``pdf``, ``svg``, ...)."""
+    pyplot(headless=True)
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
+def save_figure(fig, path, formats=None, dpi: int = 150) -> list:
+    """Save ``fig`` at ``path`` (folders created), and once more per extra format in
+    ``formats`` (e.g. ``("png", "pdf")`` writes ``name.png`` and ``name.pdf``); returns
+    the paths written."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    targets = [path] if not formats else [path.with_suffix("." + f) for f in formats]
+    for target in targets:
+        fig.savefig(target, dpi=dpi)
+    return targets
+
+
+def axis_labels(ax, quantity: str = "rate", units: str | None = None,
+                distortion_units: str | None = None) -> None:
+    """Name the quantity and the units on both axes, e.g. ``R_ll(D) [bits]`` against
+    ``D [bits]``."""
+    ax.set_xlabel("D" + (f" [{distortion_units}]" if distortion_units else ""))
+    ax.set_ylabel(quantity + (f" [{units}]" if units else ""))
+
+
 def plot_curve(curve, ax=None, *, label=None, band: bool = True, band_alpha: float = 0.3,
+               quantity: str = "R(D)", distortion_units: str | None = None,
                **line_kwargs):
-    """Draw a :class:`~rdconvex.results.Curve`: the certified rates against ``D``.
+    r"""Draw a :class:`~rdconvex.results.Curve`: the certified rates against ``D``.
 
     The band ``[lower, upper]`` is shaded wherever it is visibly wider than the line
     (more than ``VISIBLE_GAP`` of the rate range); elsewhere the line *is* the band.
@@ -42,6 +73,12 @@ def plot_curve(curve, ax=None, *, label=None, band: bool = True, band_alpha: flo
         Shade the certified band where it is visible.
     band_alpha : float
         Opacity of the band.
+    quantity : str
+        What the curve is, for the vertical axis (default ``R(D)``; e.g.
+        ``$R_{\ell\ell}(D)$`` or ``$R(D, \Gamma)$``), labelled with the curve's units.
+    distortion_units : str, optional
+        Units of ``D`` for the horizontal axis (e.g. ``"bits"`` for a log-likelihood
+        problem, ``"units of d"`` for a distortion matrix).
     **line_kwargs
         Passed to ``ax.plot``.
 
@@ -63,6 +100,5 @@ def plot_curve(curve, ax=None, *, label=None, band: bool = True, band_alpha: flo
             ax.fill_between(D, curve.lower, curve.upper, where=shown, color=line.get_color(),
                             alpha=band_alpha, linewidth=0,
                             label=None if label is None else f"{label}: certified band")
-    ax.set_xlabel("D")
-    ax.set_ylabel(f"R(D) [{curve.units}]")
+    axis_labels(ax, quantity, curve.units, distortion_units)
     return ax

@@ -1,4 +1,10 @@
-r"""Reproduce the paper's Figures 3 and 4 by computation, with certificates.
+r"""Reproduce the paper's numbers and figures by computation, with certificates.
+
+:func:`reproduce_paper` is ``rdconvex reproduce``: Figures 3 and 4 (below), Example 1
+and the translation (32) of Section IV, and ``R(D, 0)`` against the Theorem 4 scheme
+(:mod:`rdconvex.paper_table`), and the table of every number the paper states against
+the computed one, its certified interval and whether they agree
+(``paper_table.md``, ``paper_table.csv``). Every output records its provenance.
 
 For a log-likelihood problem file (``[loglik]`` table) :func:`reproduce_figure`
 computes every number of the figure's caption -- ``H(X)``, ``D_min`` (6), ``D_max``
@@ -8,8 +14,8 @@ a grid of ``[D_min, D_max]``, each point a certified :class:`~rdconvex.Result`. 
 draws ``R_ll`` against the log-loss line ``R_l(D) = H(X) - D`` (9)–(10) with the
 special points marked, and writes ``<name>.png`` and ``<name>.json``.
 
-Nothing here reads the ``[reference]`` table of a problem file: the paper's printed
-numbers are provenance notes only (see ``docs/loglik.md`` for the comparison).
+The ``[reference]`` table of a problem file (the numbers the paper prints) is read only
+to be compared with in the table, never used in a computation.
 
 How each number is backed:
 
@@ -25,15 +31,22 @@ How each number is backed:
 
 from __future__ import annotations
 
-import json
-import math
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InaccurateSolutionWarning, InvalidArgumentError
-from .io import ProblemSpec, load_problem
+from .errors import InaccurateSolutionWarning, InvalidArgumentError, ProblemFileError
+from .io import (
+    ProblemSpec,
+    dumps,
+    json_ready,
+    load_problem,
+    shipped_problems,
+    spec_provenance,
+    write_text,
+)
 from .problems.loglik import LogLikelihood, log_loss_rate
 
 #: The figures :func:`reproduce_paper` regenerates (problem files in ``problems/``).
@@ -66,21 +79,6 @@ class FigureReport(dict):
                 f"{dmin['upper']:.10g}]), {special}; {len(curve['D'])} certified curve points "
                 f"(max gap {curve['max_gap']:.1e}); wrote {self['files']['figure']}, "
                 f"{self['files']['numbers']}")
-
-
-def _json_ready(value):
-    """Floats, arrays, tuples and nested dicts as JSON (inf as the string "inf")."""
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return _json_ready(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
-    return value
 
 
 def _point(result) -> dict:
@@ -152,7 +150,8 @@ def figure_numbers(problem: LogLikelihood, *, num: int = 41, solver: str = "clar
         for D in sorted({D1, 0.5 * (D1 + D2), D2}):
             res = problem.solve(D=D, solver=solver)
             on_special.append({**_point(res), "H(X) - D": problem.entropy - D})
-    curve = {key: [p[key] for p in points] for key in ("D", "rate", "lower", "upper", "slope")}
+    curve = {key: [p[key] for p in points]
+             for key in ("D", "rate", "lower", "upper", "slope", "status")}
     curve["max_gap"] = max(p["gap"] for p in points)
     curve["solver"] = solver
     return {
@@ -184,12 +183,14 @@ def figure_numbers(problem: LogLikelihood, *, num: int = 41, solver: str = "clar
     }
 
 
-def plot_figure(problem: LogLikelihood, numbers: dict, path, title: str | None = None):
+def plot_figure(problem: LogLikelihood, numbers: dict, path, title: str | None = None,
+                formats=None) -> list:
     """Draw ``R_ll`` (certified points) against ``R_l`` with the special points marked.
 
-    Writes a PNG (or any format matplotlib infers from ``path``) with the Agg backend.
+    Writes ``path`` (any format matplotlib infers from it), or one file per format in
+    ``formats`` (e.g. ``("png", "pdf")``), with the Agg backend; returns the paths.
     """
-    from .plot import pyplot
+    from .plot import axis_labels, pyplot, save_figure
 
     plt = pyplot(headless=True)
 
@@ -225,18 +226,15 @@ def plot_figure(problem: LogLikelihood, numbers: dict, path, title: str | None =
                 va="bottom", fontsize=8)
     ax.set_xlim(0.0, 1.04 * max(D_max, H))
     ax.set_ylim(0.0, 1.08 * H)
-    ax.set_xlabel(f"D ({units})")
-    ax.set_ylabel(f"rate ({units})")
+    axis_labels(ax, r"$R_{\ell\ell}(D)$, $R_\ell(D)$", units, f"{units}, log-likelihood loss")
     if title:
         ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right", fontsize=8, framealpha=0.95)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    written = save_figure(fig, path, formats, dpi=110)
     plt.close(fig)
-    return path
+    return written
 
 
 def _title(spec: ProblemSpec) -> str:
@@ -251,8 +249,9 @@ def _title(spec: ProblemSpec) -> str:
 
 
 def reproduce_figure(spec_or_path, out_dir="out", *, solver: str | None = None,
-                     num: int | None = None) -> FigureReport:
-    """Compute a figure's numbers (certified), draw it, and write PNG + JSON.
+                     num: int | None = None, formats=("png", "pdf")) -> FigureReport:
+    """Compute a figure's numbers (certified), draw it, and write the figure (PNG and
+    PDF) and its numbers (JSON, with provenance).
 
     Parameters
     ----------
@@ -265,6 +264,8 @@ def reproduce_figure(spec_or_path, out_dir="out", *, solver: str | None = None,
         ``"clarabel"``).
     num : int, optional
         Evenly spaced curve points (default: ``queries.curve.num`` or 41).
+    formats : tuple of str
+        Figure formats written (``<name>.png``, ``<name>.pdf``, ...).
 
     Returns
     -------
@@ -282,30 +283,100 @@ def reproduce_figure(spec_or_path, out_dir="out", *, solver: str | None = None,
         warnings.simplefilter("ignore", InaccurateSolutionWarning)
         numbers = figure_numbers(spec.problem, num=num, solver=solver)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    figure = plot_figure(spec.problem, numbers, out / f"{spec.name}.png", title=_title(spec))
+    figures = plot_figure(spec.problem, numbers, out / f"{spec.name}.png", title=_title(spec),
+                          formats=formats)
     report = FigureReport(name=spec.name, description=spec.description,
                           problem_file=str(spec.path), source=spec.problem.p_x,
                           p_x_given_u=spec.problem.p_x_given_u, **numbers,
-                          files={"figure": str(figure), "numbers": str(out / f"{spec.name}.json")})
-    report = FigureReport(_json_ready(report))
-    with open(out / f"{spec.name}.json", "w", encoding="utf-8") as handle:
-        json.dump(report, handle, indent=2)
-        handle.write("\n")
+                          files={"figure": str(figures[0]),
+                                 "figures": [str(f) for f in figures],
+                                 "numbers": str(out / f"{spec.name}.json")},
+                          paper_printed=spec.reference.get("printed", {}),
+                          provenance=spec_provenance(spec, solver=solver))
+    report = FigureReport(json_ready(report))
+    write_text(out / f"{spec.name}.json", dumps(report) + "\n")
     return report
 
 
-def reproduce_paper(out_dir="out", problems_dir="problems", *,
-                    solver: str | None = None) -> dict:
-    """Reproduce Figures 3 and 4: ``{"fig3": FigureReport, "fig4": FigureReport}``.
+def problem_file(name: str, problems_dir=None):
+    """The problem file ``name`` (``"fig3"``): in ``problems_dir`` when given, else the
+    shipped one (:func:`rdconvex.io.shipped_problems`)."""
+    if problems_dir is not None:
+        return Path(problems_dir) / f"{name}.toml"
+    shipped = shipped_problems()
+    if name not in shipped:
+        raise ProblemFileError(f"the shipped problem file {name}.toml was not found (is "
+                               "rdconvex installed with its package data?); pass "
+                               "problems_dir= (rdconvex reproduce --problems DIR).")
+    return shipped[name]
 
-    Reads ``problems_dir/fig3.toml`` and ``fig4.toml`` and writes ``fig3.png``,
-    ``fig3.json``, ``fig4.png``, ``fig4.json`` into ``out_dir``.
+
+def reproduce_paper(out_dir="out", problems_dir=None, *, solver: str | None = None,
+                    progress=None, formats=("png", "pdf")) -> dict:
+    """Reproduce every number and figure of the paper we cover, into ``out_dir``.
+
+    Figures 3 and 4 (:func:`reproduce_figure`), Example 1 and the translation (32)
+    (:func:`rdconvex.paper_table.example1_section`), ``R(D, 0)`` against the Theorem 4
+    scheme (:func:`rdconvex.paper_table.perception_section`), and the table of the
+    paper's numbers against the computed ones (``paper_table.md``, ``paper_table.csv``).
+
+    Parameters
+    ----------
+    out_dir : path
+        Output folder (created if needed).
+    problems_dir : path, optional
+        Folder of the problem files ``fig3.toml``, ``fig4.toml``, ``example1.toml``,
+        ``binary_hamming.toml``, ``ternary_perception.toml`` (default: the shipped ones).
+    solver : str, optional
+        Solver for the log-likelihood curves (default: each file's ``queries.solver``).
+    progress : callable, optional
+        Called with one line of text before each step (``rdconvex reproduce`` prints
+        them on standard error).
+    formats : tuple of str
+        Figure formats written.
+
+    Returns
+    -------
+    dict
+        ``fig3``, ``fig4``, ``example1``, ``perception``, ``table`` (reports whose
+        ``str()`` is a one-line summary), ``not_optimal`` (the points whose certified
+        gap did not meet the tolerance) and ``provenance``.
     """
-    problems = Path(problems_dir)
-    return {name: reproduce_figure(problems / f"{name}.toml", out_dir, solver=solver)
-            for name in PAPER_FIGURES}
+    from . import paper_table
+
+    def load(name: str) -> ProblemSpec:
+        return load_problem(problem_file(name, problems_dir))
+
+    steps = [
+        ("fig3", "Fig. 3: H(X), D_min, D_max, D*, U ~ Ber(0.1875), the R_ll curve",
+         lambda: reproduce_figure(load("fig3"), out_dir, solver=solver, formats=formats)),
+        ("fig4", "Fig. 4: the special-point interval [0.718, 0.816], the R_ll curve",
+         lambda: reproduce_figure(load("fig4"), out_dir, solver=solver, formats=formats)),
+        ("example1", "Example 1 / Section IV: R(D) = h(p) - h(D), (22), the translation (32)",
+         lambda: paper_table.example1_section(load("example1"), out_dir, formats)),
+        ("perception", "Section V: R(D, 0) against the Theorem 4 scheme and a closed form",
+         lambda: paper_table.perception_section(load("ternary_perception"),
+                                                load("binary_hamming"), out_dir, formats)),
+    ]
+    summary, started = {}, time.perf_counter()
+    for number, (key, label, step) in enumerate(steps, start=1):
+        if progress:
+            progress(f"[{number}/{len(steps) + 1}] {label} ...")
+        with warnings.catch_warnings():
+            # An inaccurate solve is still certified; its status is in the output.
+            warnings.simplefilter("ignore", InaccurateSolutionWarning)
+            summary[key] = step()
+    if progress:
+        progress(f"[{len(steps) + 1}/{len(steps) + 1}] the table: paper against computed ...")
+    summary["table"] = paper_table.write_table(summary, out_dir)
+    summary["not_optimal"] = paper_table.not_optimal(summary)
+    summary["provenance"] = {"versions": summary["table"]["provenance"]["versions"],
+                             "problems": "shipped" if problems_dir is None
+                             else str(problems_dir)}
+    if progress:
+        progress(f"done in {time.perf_counter() - started:.1f} s: {out_dir}")
+    return summary
 
 
-__all__ = ["reproduce_paper", "reproduce_figure", "figure_numbers", "plot_figure",
-           "FigureReport", "PAPER_FIGURES"]
+__all__ = ["PAPER_FIGURES", "FigureReport", "figure_numbers", "plot_figure", "problem_file",
+           "reproduce_figure", "reproduce_paper"]

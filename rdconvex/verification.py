@@ -1,19 +1,23 @@
 r"""Verification of outside claims about a rate–distortion quantity (above the problems).
 
-A claim — a rate, a channel, or a curve — is checked against the certified bounds of
-a solve of the same problem (any family: :class:`~rdconvex.RateDistortion`,
-:class:`~rdconvex.LogLikelihood`, :class:`~rdconvex.RateDistortionPerception` with its
-``Gamma``), and a channel additionally against its own rate and distortion.
+A claim — a rate, a channel, or a curve (a pair of arrays, an rdconvex ``Curve``, or
+another tool's curve object such as dit's ``RDCurve``, duck-typed) — is checked against
+the certified bounds of a solve of the same problem (any family:
+:class:`~rdconvex.RateDistortion`, :class:`~rdconvex.LogLikelihood`,
+:class:`~rdconvex.RateDistortionPerception` with its ``Gamma``), and a channel
+additionally against its own rate and distortion. docs/verify.md shows every kind.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_scalar
+from ._validation import UNITS, check_scalar, check_units
 from .atoms import channel_mutual_information
 from .errors import InfeasibleDistortionError, InvalidArgumentError
 
@@ -27,6 +31,10 @@ ROW_SUM_TOL = 1e-6
 #: distortion scale (``D_max - D_min``, or the smallest positive excess distortion when
 #: ``D_max`` is infinite): rounding in a file, never an absolute amount.
 DISTORTION_TOL = 1e-9
+#: Envelopes kept for curve claims (a band depends only on the data and its options; an
+#: envelope at eps = 1e-6 costs hundreds of solves, a second claim on it none).
+ENVELOPE_CACHE = 8
+_envelopes: OrderedDict = OrderedDict()
 
 
 def distortion_scale(problem) -> float:
@@ -48,22 +56,30 @@ class Verification:
     ----------
     verdict : {"accepted", "rejected"}
     reason : str
-        Why, in words (what was checked, what failed).
+        Why, in words: what was checked, the certified interval, and by how much the
+        claim misses it.
     D : float or ndarray
-        The distortion(s) of the claim.
+        The distortion(s) of the claim (problem units).
     lower, upper : float or ndarray
         Certified bounds ``lower <= R(D) <= upper`` from a solve (``inf`` below
         ``D_min``).
     claimed_rate : float, ndarray or None
+        In the problem's units (converted from ``claim_units``).
     channel_valid : bool or None
         For a channel claim: whether it is a stochastic matrix of the right shape.
     achieved_rate, achieved_distortion : float or None
         For a valid channel: its mutual information and expected distortion.
-    tol : float
-        Tolerance on rates used for the verdict (problem units).
-    units : str
+    tol, rtol : float
+        The claim is accepted within ``tol + rtol * |claimed rate|`` of the interval.
+    units, claim_units : str
+        The problem's units (of every number here), and the claim's when not those.
     points : tuple of Verification
         For a curve claim: the verdict at each point.
+    miss : float, ndarray or None
+        How far the claimed rate lies outside ``[lower, upper]`` (0 inside; ``inf``
+        below ``D_min``); ``None`` for a channel claim.
+    quantity, Gamma :
+        ``"R(D)"``, ``"R_ll(D)"`` or ``"R(D, Gamma)"``, and the perception budget.
     """
 
     verdict: str
@@ -78,25 +94,40 @@ class Verification:
     tol: float = VERIFY_TOL
     units: str = "nats"
     points: tuple = ()
+    rtol: float = 0.0
+    miss: object = None
+    quantity: str = "R(D)"
+    Gamma: float | None = None
+    claim_units: str | None = None
 
     @property
     def valid(self) -> bool:
         """``True`` when the claim is accepted."""
         return self.verdict == "accepted"
 
+    def at(self, D) -> str:
+        """The quantity at ``D`` as text, e.g. ``R(0.1)`` or ``R(0.1, 0)``."""
+        value = f"{float(D):.10g}"
+        if self.Gamma is not None:
+            return f"{self.quantity.split('(')[0]}({value}, {self.Gamma:.10g})"
+        return f"{self.quantity.split('(')[0]}({value})"
+
     def __str__(self) -> str:
         lines = [f"{self.verdict}: {self.reason}"]
+        if self.claim_units:
+            lines.append(f"  (the claim was given in {self.claim_units}, shown in {self.units})")
         if self.points:
-            for point in self.points:
-                lines.append(f"  D={point.D:.10g}: {point.verdict}: {point.reason}")
+            lines += [f"  D={point.D:.10g}: {point.verdict}: {point.reason}"
+                      for point in self.points]
             return "\n".join(lines)
         if self.achieved_rate is not None:
             lines.append(f"  channel: rate {self.achieved_rate:.10g} {self.units}, distortion "
                          f"{self.achieved_distortion:.10g}")
         if self.claimed_rate is not None:
             lines.append(f"  claimed rate: {self.claimed_rate:.10g} {self.units}")
-        lines.append(f"  certified: {self.lower:.10g} <= R({self.D:.10g}) <= {self.upper:.10g} "
-                     f"{self.units} (tolerance {self.tol:.1e})")
+        lines.append(f"  certified: {self.lower:.10g} <= {self.at(self.D)} <= "
+                     f"{self.upper:.10g} {self.units} (tolerance {self.tol:.1e} + "
+                     f"{self.rtol:g} x |claim|)")
         return "\n".join(lines)
 
 
@@ -135,26 +166,52 @@ def _bounds(problem, D, solve_options):
     return result.certificate.lower, result.certificate.upper
 
 
-def _rate_verdict(D, rate, lower, upper, tol, units, D_min):
+def _miss(rate: float, lower: float, upper: float) -> float:
+    """How far ``rate`` lies outside ``[lower, upper]`` (0 inside)."""
+    if not math.isfinite(lower):
+        return math.inf
+    return max(lower - rate, rate - upper, 0.0)
+
+
+def _rate_verdict(D, rate, lower, upper, tol, rtol, units, D_min):
+    """``(verdict, reason, miss)`` for the claim ``R(D) = rate``."""
     if not math.isfinite(rate):
-        return "rejected", f"the claimed rate {rate!r} is not a finite number"
+        return "rejected", f"the claimed rate {rate!r} is not a finite number", math.inf
     if not math.isfinite(lower):
         return "rejected", (f"D={D:.10g} is below D_min={D_min:.10g}: no channel attains it, "
-                            "R(D) is infinite")
-    if rate < lower - tol:
+                            "R(D) is infinite"), math.inf
+    allowed = tol + rtol * abs(rate)
+    miss = _miss(rate, lower, upper)
+    interval = f"[{lower:.10g}, {upper:.10g}] {units}"
+    within = f"allowed {allowed:.3g} = tol {tol:.3g} + rtol {rtol:.3g} x |claim|"
+    if rate < lower - allowed:
         return "rejected", (f"the claimed rate {rate:.10g} is below the certified lower bound "
-                            f"{lower:.10g} {units} by more than {tol:.1e}: no channel with "
-                            f"distortion <= {D:.10g} has so small a rate")
-    if rate > upper + tol:
+                            f"of {interval} by {miss:.3g} ({within}): no channel with "
+                            f"distortion <= {D:.10g} has so small a rate"), miss
+    if rate > upper + allowed:
         return "rejected", (f"the claimed rate {rate:.10g} is above the certified upper bound "
-                            f"{upper:.10g} {units} by more than {tol:.1e}: a channel with "
-                            f"distortion <= {D:.10g} achieves {upper:.10g}, so R(D) is smaller")
-    return "accepted", (f"the claimed rate {rate:.10g} lies within the certified bounds "
-                        f"[{lower:.10g}, {upper:.10g}] {units} (tolerance {tol:.1e})")
+                            f"of {interval} by {miss:.3g} ({within}): a channel with "
+                            f"distortion <= {D:.10g} achieves {upper:.10g}, so R(D) is "
+                            "smaller"), miss
+    if miss == 0.0:
+        return "accepted", (f"the claimed rate {rate:.10g} lies within the certified "
+                            f"interval {interval}"), miss
+    return "accepted", (f"the claimed rate {rate:.10g} misses the certified interval "
+                        f"{interval} by {miss:.3g}, within the tolerance ({within})"), miss
+
+
+def _claim_scales(problem, units) -> tuple[float, float]:
+    """``(rate factor, D factor)`` taking a claim in ``units`` to the problem's units
+    (distortions convert only for log-likelihood problems, whose D is a log-loss)."""
+    if units is None or units == problem.units:
+        return 1.0, 1.0
+    factor = UNITS[problem.units] / UNITS[check_units(units)]
+    return factor, (factor if hasattr(problem, "p_x_given_u") else 1.0)
 
 
 def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float = VERIFY_TOL,
-           solver: str | None = None, Gamma=None, **solve_options) -> Verification:
+           rtol: float = 0.0, units: str | None = None, solver: str | None = None,
+           Gamma=None, **solve_options) -> Verification:
     r"""Check an outside claim about ``R(D)`` against certified bounds.
 
     Three kinds of claim:
@@ -162,32 +219,47 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
     - ``channel=W`` (optionally with ``rate=r``): ``W`` must be an ``n x m``
       stochastic matrix (rows summing to 1 within ``ROW_SUM_TOL``) with expected
       distortion :math:`\sum_x p_x W(y|x) d(x,y) \le D` (within ``DISTORTION_TOL``
-      times the problem's own distortion scale, :func:`distortion_scale`); a claimed ``r`` must equal its mutual information within ``tol``.
-      The channel's rate is always an upper bound on ``R(D)``; the certified bounds
-      from a solve are reported next to it.
+      times the problem's own distortion scale, :func:`distortion_scale`); a claimed
+      ``r`` must equal its mutual information within ``tol + rtol |r|``. The channel's
+      rate is always an upper bound on ``R(D)``; the certified bounds from a solve are
+      reported next to it.
     - ``rate=r``: a claim of the value :math:`R(D) = r`. Accepted when
-      ``lower - tol <= r <= upper + tol`` for the certified bounds of a solve at ``D``
-      (so a rate below what any channel can achieve, or above what a certified channel
-      achieves, is rejected).
-    - ``curve=(D_values, rates)``: every point checked as a rate claim against one
-      certified envelope of the whole curve with gap ``<= tol``
-      (:meth:`~rdconvex.RateDistortion.envelope`; for perception problems a warm-started
-      curve at the claimed distortions); accepted when every point is.
 
-    An invalid claim is *reported* (verdict ``"rejected"`` with the reason), never
-    raised; malformed arguments (a non-numeric ``D``, no claim, mismatched curve
-    arrays) raise :class:`~rdconvex.errors.InvalidArgumentError`.
+      .. math:: \mathrm{lower} - (\mathrm{tol} + \mathrm{rtol}\,|r|) \le r \le
+                \mathrm{upper} + (\mathrm{tol} + \mathrm{rtol}\,|r|)
+
+      for the certified bounds of a solve at ``D`` (so a rate below what any channel
+      can achieve, or above what a certified channel achieves, is rejected); the
+      verdict says by how much ``r`` misses ``[lower, upper]``.
+    - ``curve=...``: every point checked as a rate claim against one certified
+      envelope of the whole curve with gap at most the smallest allowance
+      (:meth:`~rdconvex.RateDistortion.envelope`; for perception problems a
+      warm-started curve at the claimed distortions); accepted when every point is.
+      A curve is a pair ``(D_values, rates)``, a mapping with ``"D"`` and ``"rate"``,
+      an rdconvex :class:`~rdconvex.results.Curve`, or, duck-typed, an object with
+      ``distortions`` and ``rates`` (dit's ``RDCurve``; its rates are in bits), or
+      a sequence of points with ``rate`` and ``distortion`` (dit's
+      ``RateDistortionResult``).
+
+    An invalid claim is *reported* (verdict ``"rejected"`` with the reason); malformed
+    arguments raise :class:`~rdconvex.errors.InvalidArgumentError`.
 
     Parameters
     ----------
     problem : RateDistortion, LogLikelihood or RateDistortionPerception
-        The problem; units are its units.
+        The problem.
     D : float
         The distortion budget of a channel or rate claim.
     channel, rate, curve :
         The claim (see above).
-    tol : float
-        Tolerance on rates, in the problem's units (default ``1e-6``).
+    tol, rtol : float
+        Absolute and relative tolerance on rates: a claimed rate ``r`` may miss the
+        certified interval by ``tol + rtol * |r|`` (default ``1e-6`` and ``0``; a
+        rate printed to four digits verifies with ``rtol=1e-3``).
+    units : {"nats", "bits"}, optional
+        The units of the claim (default: the curve's own, e.g. bits for dit's objects,
+        else the problem's); rates (and a log-likelihood problem's distortions) are
+        converted to the problem's units, in which the verdict is given.
     solver : str, optional
         Solver for the certified bounds (default: the problem's default solver, see
         :data:`rdconvex.solvers.DEFAULTS`).
@@ -208,40 +280,49 @@ def verify(problem, D=None, *, channel=None, rate=None, curve=None, tol: float =
     >>> prob = rdc.RateDistortion([0.7, 0.3], 1 - np.eye(2))
     >>> rdc.verify(prob, D=0.1, rate=0.2857813).verdict
     'accepted'
-    >>> rdc.verify(prob, D=0.1, rate=0.25).valid
-    False
+    >>> rdc.verify(prob, D=0.1, rate=0.2858, rtol=1e-3).valid   # four printed digits
+    True
     """
     if not (hasattr(problem, "solve") and hasattr(problem, "p_x") and hasattr(problem, "d")):
         raise InvalidArgumentError(f"problem must be a RateDistortion, LogLikelihood or "
                                    f"RateDistortionPerception, got {type(problem).__name__}.")
     tol = check_scalar(tol, "tol", minimum=0.0)
+    rtol = check_scalar(rtol, "rtol", minimum=0.0)
     options = {"solver": solver, **solve_options, **_perception_budget(problem, Gamma)}
-    Gamma = options.get("Gamma")
+    context = {"tol": tol, "rtol": rtol, "units": problem.units,
+               "quantity": _quantity(problem), "Gamma": options.get("Gamma")}
     if curve is not None:
         if D is not None or channel is not None or rate is not None:
             raise InvalidArgumentError("give curve=(D_values, rates) alone, without D, rate "
                                        "or channel.")
-        return _verify_curve(problem, curve, tol, options)
+        D_values, rates, own_units = curve_points(curve)
+        units = units if units is not None else own_units
+        return _verify_curve(problem, D_values, rates, options, context, units)
     if D is None:
         raise InvalidArgumentError("give the distortion budget D of the claim.")
-    D = check_scalar(D, "D")
+    rate_scale, D_scale = _claim_scales(problem, units)
+    D = check_scalar(D, "D") * D_scale
     if channel is None and rate is None:
         raise InvalidArgumentError("nothing to verify: give channel=..., rate=... or "
                                    "curve=(D_values, rates).")
     if rate is not None:
-        rate = check_scalar(rate, "rate", allow_inf=True)
+        rate = check_scalar(rate, "rate", allow_inf=True) * rate_scale
     lower, upper = _bounds(problem, D, options)
-    common = dict(D=D, lower=lower, upper=upper, claimed_rate=rate, tol=tol,
-                  units=problem.units)
+    context["claim_units"] = units if units not in (None, problem.units) else None
+    common = dict(D=D, lower=lower, upper=upper, claimed_rate=rate, **context)
     if channel is None:
-        verdict, reason = _rate_verdict(D, rate, lower, upper, tol, problem.units,
-                                        problem.D_min)
-        return Verification(verdict, reason, **common)
+        verdict, reason, miss = _rate_verdict(D, rate, lower, upper, tol, rtol,
+                                              problem.units, problem.D_min)
+        return Verification(verdict, reason, miss=miss, **common)
+    return _verify_channel(problem, channel, D, rate, lower, common)
 
-    return _verify_channel(problem, channel, D, rate, Gamma, tol, lower, common)
+
+def _quantity(problem) -> str:
+    ll, rdp = hasattr(problem, "p_x_given_u"), hasattr(problem, "divergence_of")
+    return "R_ll(D)" if ll else ("R(D, Gamma)" if rdp else "R(D)")
 
 
-def _verify_channel(problem, channel, D, rate, Gamma, tol, lower, common) -> Verification:
+def _verify_channel(problem, channel, D, rate, lower, common) -> Verification:
     """The verdict on a claimed channel (and its claimed rate, if any)."""
     W, invalid_reason = _claimed_channel(problem, channel)
     if W is None:
@@ -270,18 +351,22 @@ def _verify_channel(problem, channel, D, rate, Gamma, tol, lower, common) -> Ver
     slack = DISTORTION_TOL * units.D_in(distortion_scale(problem))
     if achieved_excess > budget_excess + slack:
         return Verification("rejected", f"over budget: the channel's distortion "
-                            f"{achieved_distortion:.10g} exceeds D={D:.10g}", **common)
+                            f"{achieved_distortion:.10g} exceeds D={D:.10g} by "
+                            f"{achieved_distortion - D:.3g}", **common)
+    Gamma = common["Gamma"]
     if Gamma is not None:
         achieved_perception = problem.divergence_of(problem.p_x @ W)
         if achieved_perception > Gamma + DISTORTION_TOL * max(1.0, abs(Gamma)):
             return Verification("rejected", f"over the perception budget: the channel's "
                                 f"output is at divergence {achieved_perception:.10g} from "
                                 f"p_x, above Gamma={Gamma:.10g}", **common)
-    if rate is not None and abs(rate - achieved_rate) > tol:
+    allowed = common["tol"] + common["rtol"] * abs(rate if rate is not None else 0.0)
+    if rate is not None and abs(rate - achieved_rate) > allowed:
         return Verification("rejected", f"the claimed rate {rate:.10g} differs from the "
                             f"channel's mutual information {achieved_rate:.10g} "
-                            f"{problem.units} by more than {tol:.1e}", **common)
-    if achieved_rate < lower - tol:  # cannot happen for a feasible channel: rounding guard
+                            f"{problem.units} by {abs(rate - achieved_rate):.3g} (allowed "
+                            f"{allowed:.3g})", **common)
+    if achieved_rate < lower - common["tol"]:  # cannot happen for a feasible channel
         return Verification("rejected", f"the channel's rate {achieved_rate:.10g} is below the "
                             f"certified lower bound {lower:.10g}", **common)
     excess = achieved_rate - lower
@@ -305,29 +390,58 @@ def _perception_budget(problem, Gamma) -> dict:
     return {}
 
 
-def _verify_curve(problem, curve, tol, options) -> Verification:
+def _is_dit(obj) -> bool:  # dit's rate-distortion objects are in bits
+    return type(obj).__module__.split(".")[0] == "dit"
+
+
+def curve_points(curve) -> tuple:
+    """``(D_values, rates, units)`` of a curve claim, duck-typed (see :func:`verify`);
+    ``units`` is the curve's own (``"bits"`` for dit's objects) or ``None``."""
+    units = None
+    if isinstance(curve, dict):
+        if "D" not in curve or "rate" not in curve:
+            raise InvalidArgumentError('a curve given as a mapping needs "D" and "rate".')
+        pair, units = (curve["D"], curve["rate"]), curve.get("units")
+    elif hasattr(curve, "D") and hasattr(curve, "rate"):            # rdconvex Curve
+        pair, units = (curve.D, curve.rate), getattr(curve, "units", None)
+    elif hasattr(curve, "distortions") and hasattr(curve, "rates"):  # dit RDCurve
+        pair, units = (curve.distortions, curve.rates), ("bits" if _is_dit(curve) else None)
+    elif hasattr(curve, "distortion") and hasattr(curve, "rate"):    # one point
+        pair, units = ([curve.distortion], [curve.rate]), ("bits" if _is_dit(curve) else None)
+    elif (isinstance(curve, (list, tuple)) and curve
+          and all(hasattr(p, "distortion") and hasattr(p, "rate") for p in curve)):
+        pair = ([p.distortion for p in curve], [p.rate for p in curve])
+        units = "bits" if _is_dit(curve[0]) else None
+    else:
+        pair = curve
     try:
-        D_values, rates = curve
+        D_values, rates = pair
         D_values = np.array(D_values, dtype=float).ravel()
         rates = np.array(rates, dtype=float).ravel()
     except (TypeError, ValueError):
         raise InvalidArgumentError("curve must be a pair (D_values, rates) of equal-length "
-                                   "numeric arrays.") from None
+                                   "numeric arrays, a Curve, or an object with distortions "
+                                   "and rates (e.g. dit's RDCurve).") from None
     if D_values.size != rates.size or D_values.size == 0:
         raise InvalidArgumentError(f"curve has {D_values.size} distortions and {rates.size} "
                                    "rates; give equally many (at least one).")
     if not np.all(np.isfinite(D_values)):
         raise InvalidArgumentError("curve distortions must be finite numbers.")
-    lower = np.full(D_values.size, math.inf)
-    upper = np.full(D_values.size, math.inf)
+    return D_values, rates, units
+
+
+def _curve_bounds(problem, D_values, allowed, options):
+    """Certified ``(lower, upper)`` arrays at ``D_values`` (``inf`` below D_min)."""
+    lower, upper = np.full(D_values.size, math.inf), np.full(D_values.size, math.inf)
     exact = problem.source.exact
     feasible = np.array([exact.position(problem._units.D_in(float(D))) >= 0
                          for D in D_values])
     if feasible.any() and hasattr(problem, "envelope"):
-        # One certified band valid at every D (eps = tol): no solve per claimed point.
+        # One certified band valid at every D, as tight as the smallest allowance: no
+        # solve per claimed point.
         band_options = {k: v for k, v in options.items()
                         if k in ("solver", "max_iter", "solver_options")}
-        band = problem.envelope(eps=max(tol, 1e-9), **band_options)
+        band = _envelope(problem, max(float(np.min(allowed)), 1e-9), band_options)
         lower[feasible] = band.lower(D_values[feasible])
         upper[feasible] = band.upper(D_values[feasible])
     elif feasible.any():
@@ -335,21 +449,51 @@ def _verify_curve(problem, curve, tol, options) -> Verification:
         order = np.argsort(D_values[feasible], kind="stable")
         lower[np.flatnonzero(feasible)[order]] = solved.lower
         upper[np.flatnonzero(feasible)[order]] = solved.upper
+    return lower, upper
+
+
+def _envelope(problem, eps: float, options: dict):
+    """``problem.envelope(eps, **options)``, remembered for the same data and options."""
+    data = problem.p_x_given_u if hasattr(problem, "p_x_given_u") else problem.d
+    digest = hashlib.sha256(np.ascontiguousarray(problem.p_x, "<f8").tobytes()
+                            + np.ascontiguousarray(data, "<f8").tobytes()).hexdigest()
+    key = (type(problem).__name__, digest, data.shape, problem.units, eps,
+           repr(sorted(options.items())))
+    if key not in _envelopes:
+        _envelopes[key] = problem.envelope(eps=eps, **options)
+        while len(_envelopes) > ENVELOPE_CACHE:
+            _envelopes.popitem(last=False)
+    _envelopes.move_to_end(key)
+    return _envelopes[key]
+
+
+def _verify_curve(problem, D_values, rates, options, context, units) -> Verification:
+    rate_scale, D_scale = _claim_scales(problem, units)
+    D_values, rates = D_values * D_scale, rates * rate_scale
+    context["claim_units"] = units if units not in (None, problem.units) else None
+    tol, rtol = context["tol"], context["rtol"]
+    finite = np.where(np.isfinite(rates), np.abs(rates), 0.0)
+    lower, upper = _curve_bounds(problem, D_values, tol + rtol * finite, options)
     points = []
     for D, rate, lo, up in zip(D_values, rates, lower, upper):
-        verdict, reason = _rate_verdict(float(D), float(rate), lo, up, tol, problem.units,
-                                        problem.D_min)
+        verdict, reason, miss = _rate_verdict(float(D), float(rate), lo, up, tol, rtol,
+                                              problem.units, problem.D_min)
         points.append(Verification(verdict, reason, D=float(D), lower=float(lo),
-                                   upper=float(up), claimed_rate=float(rate), tol=tol,
-                                   units=problem.units))
+                                   upper=float(up), claimed_rate=float(rate), miss=miss,
+                                   **context))
+    misses = np.array([pt.miss for pt in points])
+    worst = int(np.argmax(misses))
+    largest = (f"the largest miss is {misses[worst]:.3g} {problem.units} at "
+               f"D={points[worst].D:.10g}")
     rejected = [pt for pt in points if not pt.valid]
     if rejected:
         verdict = "rejected"
         reason = (f"{len(rejected)} of {len(points)} points rejected (first at "
-                  f"D={rejected[0].D:.10g}: {rejected[0].reason})")
+                  f"D={rejected[0].D:.10g}: {rejected[0].reason}); {largest}")
     else:
         verdict = "accepted"
         reason = (f"all {len(points)} claimed rates lie within the certified bounds "
-                  f"(tolerance {tol:.1e} {problem.units})")
+                  f"(tolerance {tol:.1e} + {rtol:g} x |claim| {problem.units}); "
+                  + (largest if misses[worst] > 0 else "none misses them"))
     return Verification(verdict, reason, D=D_values, lower=lower, upper=upper,
-                        claimed_rate=rates, tol=tol, units=problem.units, points=tuple(points))
+                        claimed_rate=rates, points=tuple(points), miss=misses, **context)

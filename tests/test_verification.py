@@ -138,7 +138,7 @@ def test_curve_claims_per_point():
     assert verdict.points[2].D == pytest.approx(0.2)
     shifted = rdc.RateDistortion([0.5, 0.5], HAMMING + 0.2)
     verdict = rdc.verify(shifted, curve=([0.1, 0.3], [1.0, 0.5]))
-    assert [pt.valid for pt in verdict.points][0] is False
+    assert verdict.points[0].valid is False
     assert "below D_min" in verdict.points[0].reason
 
 
@@ -196,3 +196,138 @@ def test_true_loglik_claim_is_accepted_with_the_default_solver():
     assert not rdc.verify(ll, D=D, rate=truth + 1e-4, tol=1e-7).valid
     with pytest.raises(rdc.InvalidArgumentError, match="no perception constraint"):
         rdc.verify(ll, D=D, rate=truth, Gamma=0.0)
+
+
+# ------------------------------------------- tolerances, units, the miss (issue 15)
+def test_rtol_accepts_a_rate_printed_to_four_digits(prob):
+    exact = binary_hamming_rate(P, D)                   # 0.28578132866...
+    printed = round(exact, 4)                           # 0.2858
+    verdict = rdc.verify(prob, D=D, rate=printed)
+    assert not verdict.valid
+    assert verdict.miss == pytest.approx(printed - exact, abs=1e-12)
+    assert f"by {printed - exact:.3g}" in verdict.reason
+    assert f"[{verdict.lower:.10g}, {verdict.upper:.10g}] nats" in verdict.reason
+    verdict = rdc.verify(prob, D=D, rate=printed, rtol=1e-3)
+    assert verdict.valid and verdict.rtol == 1e-3
+    assert "misses the certified interval" in verdict.reason and "within the tolerance" \
+        in verdict.reason
+    # the rule: lower - (tol + rtol |r|) <= r <= upper + (tol + rtol |r|)
+    allowed = 1e-6 + 1e-5 * printed
+    assert rdc.verify(prob, D=D, rate=verdict.upper + 0.99 * allowed, rtol=1e-5).valid
+    assert not rdc.verify(prob, D=D, rate=verdict.upper + 1.01 * allowed, rtol=1e-5).valid
+    assert not rdc.verify(prob, D=D, rate=verdict.lower - 1.01 * allowed, rtol=1e-5).valid
+    with pytest.raises(rdc.InvalidArgumentError, match="rtol"):
+        rdc.verify(prob, D=D, rate=printed, rtol=-1e-3)
+
+
+def test_inside_the_interval_the_miss_is_zero(prob):
+    verdict = rdc.verify(prob, D=D, rate=binary_hamming_rate(P, D))
+    assert verdict.valid and verdict.miss == 0.0
+    assert "lies within the certified interval" in verdict.reason
+    assert "certified:" in str(verdict) and "R(0.1)" in str(verdict)
+
+
+def test_claims_in_other_units_are_converted(prob):
+    bits = binary_hamming_rate(P, D, units="bits")
+    verdict = rdc.verify(prob, D=D, rate=bits, units="bits")
+    assert verdict.valid and verdict.claim_units == "bits" and verdict.units == "nats"
+    assert verdict.claimed_rate == pytest.approx(binary_hamming_rate(P, D), abs=1e-15)
+    assert "given in bits" in str(verdict)
+    # a log-likelihood problem's D is a log-loss: it converts too (fig. 3, in bits)
+    ll = rdc.LogLikelihood([0.75, 0.25], [[0.9, 0.1], [0.1, 0.9]], units="bits")
+    D_star, truth = _entropy(0.9, 0.1), _entropy(0.75, 0.25) - _entropy(0.9, 0.1)  # nats
+    verdict = rdc.verify(ll, D=D_star, rate=truth, units="nats", tol=1e-7)
+    assert verdict.valid and verdict.D == pytest.approx(D_star / math.log(2))
+    with pytest.raises(rdc.InvalidArgumentError, match="units"):
+        rdc.verify(prob, D=D, rate=0.3, units="hats")
+
+
+def test_channel_rate_within_rtol(prob):
+    W = optimal_channel()
+    exact = binary_hamming_rate(P, D)
+    assert not rdc.verify(prob, D=D, channel=W, rate=round(exact, 4)).valid
+    assert rdc.verify(prob, D=D, channel=W, rate=round(exact, 4), rtol=1e-3).valid
+
+
+class _Points:
+    """Another tool's curve: only ``distortions`` and ``rates`` (units unknown)."""
+
+    def __init__(self, distortions, rates):
+        self.distortions, self.rates = distortions, rates
+
+
+def test_curve_claims_are_duck_typed(prob):
+    Ds = np.array([0.05, 0.1, 0.2])
+    rates = np.array([binary_hamming_rate(P, x) for x in Ds])
+    curve = prob.curve(D=Ds)                                        # an rdconvex Curve
+    for claim in (curve, {"D": Ds, "rate": rates}, (Ds, rates), _Points(Ds, rates)):
+        verdict = rdc.verify(prob, curve=claim)
+        assert verdict.valid and len(verdict.points) == 3, type(claim)
+        assert verdict.claim_units is None and np.all(verdict.miss <= 1e-6)
+    bits = rdc.verify(prob, curve={"D": Ds, "rate": rates / math.log(2), "units": "bits"})
+    assert bits.valid and bits.claim_units == "bits"
+    assert not rdc.verify(prob, curve=_Points(Ds, rates / math.log(2))).valid  # nats assumed
+
+
+def test_curve_verdict_names_the_largest_miss(prob):
+    Ds = [0.05, 0.1, 0.2]
+    rates = [binary_hamming_rate(P, x) for x in Ds]
+    rates[1] += 0.01
+    verdict = rdc.verify(prob, curve=(Ds, rates))
+    assert not verdict.valid
+    assert "the largest miss is 0.01 nats at D=0.1" in verdict.reason
+    assert verdict.miss[1] == pytest.approx(0.01, abs=1e-6)
+
+
+def test_curve_envelopes_are_remembered(prob, monkeypatch):
+    from rdconvex import verification
+
+    verification._envelopes.clear()
+    calls = []
+    real = type(prob).envelope
+    monkeypatch.setattr(type(prob), "envelope",
+                        lambda self, *a, **k: calls.append(k) or real(self, *a, **k))
+    claim = ([0.05, 0.1], [binary_hamming_rate(P, 0.05), binary_hamming_rate(P, 0.1)])
+    assert rdc.verify(prob, curve=claim).valid
+    assert rdc.verify(rdc.RateDistortion([1 - P, P], HAMMING), curve=claim).valid
+    assert len(calls) == 1                          # same data, same band
+    assert rdc.verify(prob, curve=claim, tol=1e-4).valid
+    assert len(calls) == 2                          # another eps, another band
+
+
+def test_dit_curves_and_points():
+    """dit's RDCurve (bits) and its RateDistortionResult points, duck-typed; dit is an
+    optional dependency, imported only here."""
+    dit = pytest.importorskip("dit")
+    from dit.rate_distortion import RDCurve
+    from dit.rate_distortion.blahut_arimoto import blahut_arimoto
+
+    prob = rdc.RateDistortion([1 - P, P], HAMMING)           # nats
+    curve = RDCurve(dit.Distribution(["0", "1"], [1 - P, P]), beta_num=5, beta_max=8)
+    verdict = rdc.verify(prob, curve=curve)
+    assert verdict.valid and verdict.claim_units == "bits" and len(verdict.points) == 5
+    np.testing.assert_allclose(verdict.claimed_rate, curve.rates * math.log(2))
+    np.random.seed(7)                                        # dit's restarts are random
+    point, _ = blahut_arimoto(np.array([1 - P, P]), beta=3.0, restarts=2)
+    exact = binary_hamming_rate(P, float(point.distortion), units="bits")
+    assert abs(point.rate - exact) < 1e-6
+    assert rdc.verify(prob, curve=point).valid                # one point
+    assert rdc.verify(prob, curve=[point, point]).valid       # a sequence of points
+    wrong = type(point)(point.rate + 0.01, point.distortion)
+    verdict = rdc.verify(prob, curve=[point, wrong])
+    assert [p.valid for p in verdict.points] == [True, False]
+    assert verdict.miss[1] == pytest.approx(0.01 * math.log(2), rel=1e-3)
+
+
+def test_verification_module_does_not_import_dit():
+    import ast
+    from pathlib import Path
+
+    from rdconvex import verification
+
+    tree = ast.parse(Path(verification.__file__).read_text())
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              and node.module}
+    assert not any(name.startswith("dit") for name in names)

@@ -1,0 +1,1 @@
+"""The shipped problem files (TOML), installed as the package data rdconvex.problem_files."""
