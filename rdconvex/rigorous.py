@@ -149,29 +149,33 @@ class ShiftedProblem:
             return flint.arb(D) - self.d_min
 
     def position(self, D: float) -> int:
-        """The sign of ``D - D_min``, decided exactly: rational arithmetic for distortion
-        data; for likelihood data (``D_min`` is then a sum of logarithms) balls at
-        rising precision, and 0 when ``|D - D_min|`` is provably below one ulp of ``D``
-        (``D`` is then the float nearest to ``D_min``, see docs/certificates.md)."""
-        if self.likelihood:
-            return self._likelihood_position(D)
+        """The sign of ``D - D_min``, where ``D`` within one ulp of the exact ``D_min``
+        counts as ``D_min`` (0): ``D`` is then the float nearest to it, e.g.
+        ``problem.D_min`` itself (docs/certificates.md). Decided exactly: rational
+        arithmetic for distortion data, balls at 512 bits for likelihood data (whose
+        ``D_min`` is a sum of logarithms)."""
+        if math.isinf(D):
+            return 1 if D > 0 else -1
+        ulp = math.ulp(D)
         with flint.ctx.workprec(PRECISION):
             gap = flint.arb(D) - self.d_min
-        if gap > 0:
-            return 1
-        if gap < 0:
-            return -1
+            if abs(gap) > ulp:
+                return 1 if gap > 0 else -1
+        if self.likelihood:
+            return self._likelihood_position(D)
         from fractions import Fraction  # D_min is rational: decide exactly
 
         total = sum(Fraction(x) for x in self.p.tolist())
         dot = sum(Fraction(x) * Fraction(r) for x, r in
                   zip(self.p.tolist(), self.reference.tolist()))
-        difference = Fraction(D) * total - dot
-        return (difference > 0) - (difference < 0)
+        difference = Fraction(D) - dot / total
+        if abs(difference) < Fraction(ulp):
+            return 0
+        return 1 if difference > 0 else -1
 
     def _likelihood_position(self, D: float) -> int:
-        """``D_min`` is a sum of logarithms: ``D`` within one ulp of it is the float
-        nearest to it (0); otherwise the sign, decided at 512 bits."""
+        """``D_min`` is a sum of logarithms: ``D`` within one ulp of it is 0; otherwise
+        the sign, decided at 512 bits."""
         with flint.ctx.workprec(4 * PRECISION):
             total = sum((flint.arb(x) for x in self.p.tolist()), flint.arb(0))
             d_min = -sum((flint.arb(x) * flint.arb(a).log() for x, a in

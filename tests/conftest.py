@@ -42,3 +42,15 @@ def random_problem(rng, n, m, inf_fraction=0.0):
         mask[np.arange(n), rng.integers(0, m, n)] = False  # keep one allowed output per row
         d[mask] = np.inf
     return p, d
+
+
+@pytest.fixture(autouse=True)
+def _high_precision_references():
+    """Every test computes its mpmath references at 60 digits, whatever precision another
+    module set at import (mpmath's precision is global)."""
+    import mpmath
+
+    saved = mpmath.mp.dps
+    mpmath.mp.dps = 60
+    yield
+    mpmath.mp.dps = saved
