@@ -16,6 +16,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
+from ._progress import progress_bar
 from .errors import InvalidArgumentError
 
 
@@ -81,7 +82,7 @@ def sweep(problems: Sequence, D=None, *, slope=None, executor: Executor | None =
         of a few milliseconds are dominated by the executor's cost per task (a dask
         round trip, ~1-10 ms); chunks of 10-50 amortise it. Results do not depend on it.
     progress : bool
-        Show a tqdm progress bar as results arrive.
+        Show a tqdm progress bar as results arrive, on a terminal (never in logs or CI).
     **solve_options
         Passed to every ``problem.solve`` (``solver=``, ``tol=``, ...).
 
@@ -123,8 +124,5 @@ def sweep(problems: Sequence, D=None, *, slope=None, executor: Executor | None =
         futures = [(executor.submit(_solve_chunk, task, chunk, key, targets, solve_options),
                     len(chunk)) for chunk, targets in chunks]
         results_iter = (result for chunk in _outcomes(futures, errors) for result in chunk)
-    if progress:
-        from tqdm.auto import tqdm
-
-        results_iter = tqdm(results_iter, total=len(problems), desc="sweep")
+    results_iter = progress_bar(results_iter, len(problems), "sweep", progress)
     return list(results_iter)

@@ -29,6 +29,7 @@ import numbers
 
 import numpy as np
 
+from .._progress import progress_bar
 from ..errors import InvalidArgumentError
 from ..results import Curve
 
@@ -77,11 +78,7 @@ def _solve_at(problem, D: float, options: dict):
 
 def _gather(futures: list, progress: bool) -> list:
     """Results in order; the first failure cancels the tasks not started yet."""
-    arriving = futures
-    if progress:
-        from tqdm.auto import tqdm
-
-        arriving = tqdm(futures, desc="R(D) curve", unit="point")
+    arriving = progress_bar(futures, len(futures), "R(D) curve", progress, unit="point")
     results = []
     for index, future in enumerate(arriving):
         try:
@@ -99,10 +96,7 @@ def _solve_points(problem, grid, options, warm: bool, executor, progress: bool) 
                        progress)
     results = [None] * grid.size
     order = range(grid.size - 1, -1, -1)  # largest D first: small supports first
-    if progress:
-        from tqdm.auto import tqdm
-
-        order = tqdm(order, total=grid.size, desc="R(D) curve", unit="point")
+    order = progress_bar(order, grid.size, "R(D) curve", progress, unit="point")
     previous = None
     for i in order:
         warm_start = {"warm_start": previous} if warm else {}
@@ -129,7 +123,7 @@ def rate_distortion_curve(problem, num=None, D=None, *, solver: str | None = Non
     tol, max_iter, solver_options :
         As in :meth:`RateDistortion.solve`, for every point.
     progress : bool
-        Show a progress bar (tqdm).
+        Show a tqdm progress bar on a terminal (never in logs, notebooks or CI).
     extra : dict, optional
         More keyword arguments for every ``solve`` (e.g. ``Gamma`` for perception).
     warm : bool, optional

@@ -159,6 +159,8 @@ class LogLikelihood(RateDistortion):
         Rescale ``p_x`` and every column of ``p_x_given_u`` to sum to 1 instead of
         rejecting them.
 
+    Notes
+    -----
     The problem is the one these floats define: ``p_x / sum p_x`` and ``A`` exactly as
     given (columns are rescaled only with ``normalize=True``). The maximum-likelihood
     sets ``T(x)`` of (8) are the *exact* row maxima of ``A`` (:attr:`ties`): two

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -23,16 +25,19 @@ class Program(cp.Problem):
     It *is* a :class:`cvxpy.Problem`, built but not solved (rdconvex solves it through a
     solver adapter, :mod:`rdconvex.solvers`). ``variables_by_name`` and
     ``constraints_by_name`` give the handles; ``str(program)`` prints the formulation as
-    plain-text math and :meth:`latex` as LaTeX; :meth:`read_point` turns the solved
-    program into the problem's own values with the builder's ``reader``, a callable
-    ``reader(program)`` returning the point (``None`` when the solver left none).
+    plain-text math and :meth:`latex` as LaTeX (a notebook shows it rendered);
+    :meth:`read_point` turns the solved program into the problem's own values with the
+    builder's ``reader``, a callable ``reader(program)`` returning the point (``None``
+    when the solver left none).
     """
 
-    def __init__(self, objective, constraints: dict[str, cp.Constraint], *, title: str,
+    def __init__(self, objective: cp.Minimize | cp.Maximize,
+                 constraints: dict[str, cp.Constraint | None], *, title: str,
                  sense_text: str, sense_latex: str, objective_row: Row,
                  variables: dict[str, cp.Variable], variable_text: dict[str, str],
                  rows: list[Row], data: dict[str, object] | None = None,
-                 parameters: dict[str, object] | None = None, reader):
+                 parameters: dict[str, object] | None = None,
+                 reader: Callable[[Program], Any]) -> None:
         super().__init__(objective, [c for c in constraints.values() if c is not None])
         self.title = title
         self.constraints_by_name = {k: c for k, c in constraints.items() if c is not None}
@@ -45,7 +50,7 @@ class Program(cp.Problem):
         self.parameters_by_name = parameters or {}
         self._reader = reader
 
-    def read_point(self):
+    def read_point(self) -> Any:
         """The solved program's point in the problem's own terms (like CVXPY's
         ``invert``): what the builder's reader makes of the variable and dual values,
         ``None`` when the solver left no usable point."""
@@ -72,14 +77,18 @@ class Program(cp.Problem):
     def latex(self) -> str:
         """The formulation as a LaTeX ``aligned`` block."""
         lines = [r"\begin{aligned}",
-                 rf"&\{self._sense[1]}_{{{', '.join(self._variable_text)}}} "
-                 rf"&& {self._objective_row.latex} \\"]
+                 (rf"&\{self._sense[1]}_{{{', '.join(self._variable_text)}}} "
+                  rf"&& {self._objective_row.latex} \\")]
         if self._rows:
             lines.append(r"&\text{s.t.} && \\")
             for row in self._rows:
                 lines.append(rf"& && {row.latex} && \text{{({row.name})}} \\")
         lines.append(r"\end{aligned}")
         return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        # Jupyter renders this (MathJax) in place of the plain-text repr.
+        return f"$$\n{self.latex()}\n$$"
 
     def __str__(self) -> str:
         return self.text()
@@ -88,7 +97,7 @@ class Program(cp.Problem):
         return f"<Program {self.title.splitlines()[0]!r}: {len(self.constraints)} constraints>"
 
 
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
     if isinstance(value, np.ndarray):
         with np.printoptions(precision=6, suppress=True, threshold=40, edgeitems=3,
                              linewidth=100):
