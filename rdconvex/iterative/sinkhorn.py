@@ -13,15 +13,19 @@ distortion ``D(lam) = <J_lam, d>`` decreases from the independent coupling's
 ``a^T d b`` at ``lam = 0`` to the optimal-transport cost as ``lam -> inf``; a
 safeguarded (Brent) root search on ``lam`` hits a target ``D``.
 
-What it hands to the certificate layer (:mod:`rdconvex.certify.perception`, which
-computes every bound):
+What it hands to the certificate layer (:mod:`rdconvex.certify.perfect_perception`,
+which proves every bound, with outward rounding, for the exact problem):
 
 * the potentials ``(lam, f, g)`` of every multiplier the search evaluated (each gives
   an entropic-dual **lower** bound);
-* the coupling at the root, rounded to exact marginals with Altschuler–Weed–Rigollet's
-  ``round`` (so its output pmf is ``b`` up to float64 rounding), mixed with the rounded
-  coupling from the other side of the bracket so its distortion is ``<= D``: its
-  mutual information is the **upper** bound.
+* the coupling at the root, rounded in float64 with Altschuler–Weed–Rigollet's
+  ``round`` (so its marginals are ``(a, b)`` up to float64 rounding), mixed with the
+  rounded coupling from the other side of the bracket so its float distortion is
+  ``<= D``: the certificate rounds it again to the *exact* marginals and bounds the
+  mutual information of that coupling (the **upper** bound).
+
+Callers pass shifted, scaled data (``d - min_y d`` over ``max``), so the multiplier is
+of order 1/D whatever offset or scale the distortion has.
 
 References
 ----------
@@ -118,8 +122,9 @@ def sinkhorn(a, b, cost, lam: float, *, f0=None, tol: float = DEFAULT_TOL,
     log_a, log_b = np.log(a), safe_log(b)
     kernel = log_kernel(np.asarray(cost, dtype=float), float(lam))
     f = np.zeros(a.size) if f0 is None else np.array(f0, dtype=float)
-    error, it = math.inf, 0
+    error, it, stalls = math.inf, 0, 0
     while it < max_iter:
+        start_error = error
         # Sweeps in the linear domain on the current coupling (two matrix-vector
         # products each, no exponentials), absorbed back into f before the scalings
         # leave a safe range; the log-domain sweep below takes over when they cannot.
@@ -140,6 +145,11 @@ def sinkhorn(a, b, cost, lam: float, *, f0=None, tol: float = DEFAULT_TOL,
             it += steps
             if error <= tol:
                 break
+        # A round of sweeps and Newton steps that no longer halves the error has met
+        # the floating-point floor (or an infeasible support): stop, unconverged.
+        stalls = stalls + 1 if not error < 0.5 * start_error else 0
+        if stalls >= 3:
+            break
     g = _column_update(log_a, f, kernel)
     log_coupling = (log_a + f)[:, None] + (log_b + g)[None, :] + kernel
     return SinkhornPotentials(float(lam), f, g, log_coupling, error, it, error <= tol)
@@ -187,14 +197,16 @@ def _sweep(log_a, log_b, a, kernel, f):
     of the coupling *before* the row update (columns exact)."""
     g = _column_update(log_a, f, kernel)
     row = logsumexp(kernel + (log_b + g)[None, :], axis=1)
-    error = float(np.sum(np.abs(np.expm1(f + row) * a)))
+    with np.errstate(over="ignore"):  # a huge error is still an error (inf)
+        error = float(np.sum(np.abs(np.expm1(f + row) * a)))
     return (f if error == 0.0 else -row), error
 
 
 def _row_error(log_a, log_b, a, kernel, f):
     g = _column_update(log_a, f, kernel)
     row = logsumexp(kernel + (log_b + g)[None, :], axis=1)
-    return float(np.sum(np.abs(np.expm1(f + row) * a)))
+    with np.errstate(over="ignore"):
+        return float(np.sum(np.abs(np.expm1(f + row) * a)))
 
 
 def _newton(log_a, log_b, a, b, kernel, f, error, tol, budget):
@@ -291,7 +303,7 @@ class FixedOutputSolution:
         Potentials at ``lam``.
     potentials : tuple of (lam, f, g)
         Every multiplier evaluated with its potentials (for the entropic-dual lower
-        bound, :func:`rdconvex.certify.perception.sinkhorn_lower_bound`).
+        bound, :func:`rdconvex.certify.perfect_perception.best_dual`).
     bracket : tuple[float, float]
         Final ``(lam_lo, lam_hi)`` with ``D(lam_lo) >= D >= D(lam_hi)``.
     iterations : int

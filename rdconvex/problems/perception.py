@@ -5,18 +5,18 @@ r"""Section V: rate–distortion–perception ``R(D, Gamma)`` (33), solved and c
     I(X;Y) \qquad (33)
 
 ``Y`` lives on the alphabet of ``X`` (``d`` is square). :class:`RateDistortionPerception`
-is a thin class: it validates into a :class:`~rdconvex.problems.base.Source`, builds
-(33) with :func:`rdconvex.programs.perception.primal` (six divergences, each a
-:class:`~rdconvex.atoms.divergences.Divergence`), solves it through
+is a thin class: it validates into a :class:`~rdconvex.problems.base.Source`; the
+points are obtained in :mod:`.perception_points` — (33) built with
+:func:`rdconvex.programs.perception.primal` on the shifted, scaled data (six
+divergences, each a :class:`~rdconvex.atoms.divergences.Divergence`) and solved through
 :func:`rdconvex.solvers.get_solver` (a conic solver, or Sinkhorn at ``Gamma = 0``:
-entropic optimal transport), certifies with
-:func:`rdconvex.certify.perception.certify_perception` and ends in
+entropic optimal transport) — certified by :mod:`rdconvex.certify.perception` and
+:mod:`rdconvex.certify.perfect_perception`, and finished by
 :func:`~rdconvex.problems.base.finish`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,16 +30,12 @@ from .._validation import (
 )
 from ..atoms.divergences import DIVERGENCES
 from ..certify import perception as certify
-from ..errors import (
-    InfeasibleDistortionError,
-    InvalidArgumentError,
-    InvalidDistortionError,
-    SolverError,
-)
+from ..errors import InvalidArgumentError, InvalidDistortionError
 from ..programs import perception as programs
-from ..results import RawSolution, Result, SolveInfo, Status
+from ..results import Result
 from ..solvers import get_solver
-from .base import CertifiedPoint, Source, SourceProblem, Units, finish
+from . import perception_points as points
+from .base import Source, SourceProblem, Units
 from .curve import rate_distortion_curve
 
 
@@ -53,8 +49,9 @@ class PerceptionResult(Result):
         The perception budget asked for (problem units for ``kl``/``reverse_kl``).
     divergence : str
     perception : float
-        ``gamma(p, output_pmf)`` of the returned (repaired) channel, ``<= Gamma``
-        (``<= PERCEPTION_ROUNDING`` at ``Gamma = 0``).
+        A proven upper bound on ``gamma(p, output_pmf)`` of the returned (repaired)
+        channel, ``<= Gamma`` (0 at ``Gamma = 0``: the certified coupling has the exact
+        marginals ``(p, p)``).
     """
 
     Gamma: float = 0.0
@@ -130,6 +127,9 @@ class RateDistortionPerception(SourceProblem):
     ('sinkhorn', 0.295573, True)
     """
 
+    #: The result class of :meth:`solve` (``Result`` plus the perception fields).
+    result_type = PerceptionResult
+
     def __init__(self, p_x, d, divergence: str = "tv", ground_metric=None,
                  units: str = "nats", normalize: bool = False):
         p_full = check_pmf(p_x, "p_x", normalize=normalize)
@@ -151,21 +151,22 @@ class RateDistortionPerception(SourceProblem):
         self._divergence = DIVERGENCES[divergence]
         self.ground_metric = _check_ground(ground_metric, d_full, divergence)
         self._safe = None
+        self._independent = None
 
     # ------------------------------------------------------------- properties
     @property
     def D_independent(self) -> float:
         """``sum_{x,y} p_x p_y d(x,y)``: the distortion of the independent coupling
-        ``p p^T``; ``R(D, Gamma) = 0`` for every ``Gamma`` once ``D`` reaches it."""
+        ``p p^T`` (the nearest float above it, proven); ``R(D, Gamma) = 0`` for every
+        ``Gamma`` once ``D`` reaches it."""
         return self._units.D_out(self._D_independent())
 
     def _D_independent(self) -> float:
-        src = self.source
-        weights = np.outer(src.p, src.p_full)
-        mass = weights > 0
-        if np.any(mass & ~np.isfinite(src.d)):
-            return math.inf
-        return float(np.sum(weights[mass] * src.d[mass]))
+        """A float proven ``>=`` the independent coupling's distortion, so that at
+        ``D = D_independent`` the rate-0 certificate holds (computed once)."""
+        if self._independent is None:
+            self._independent = points.independent_distortion(self.source)
+        return self._independent
 
     def _Gamma_in(self, Gamma) -> float:
         if Gamma is None:
@@ -199,15 +200,15 @@ class RateDistortionPerception(SourceProblem):
     # --------------------------------------------------------------- programs
     def program(self, D=None, Gamma=None, *, slope=None):
         """The program (33) at ``(D, Gamma)``, unsolved: exactly the program a conic
-        solver is given, in nats over the source symbols of positive probability;
-        ``print()`` it to read the math. See :func:`rdconvex.programs.perception.primal`
-        for the named handles."""
+        solver is given, in nats over the source symbols of positive probability, on the
+        shifted data ``d'(x,y) = d(x,y) - min_y' d(x,y')``, ``D' = D - D_min``, both divided
+        by the conditioning scale ``max d'`` (same channels and rates, no offsets; the
+        slope scales back). ``print()`` it to read the math. See
+        :func:`rdconvex.programs.perception.primal` for the named handles."""
         if slope is not None:
             raise InvalidArgumentError("RateDistortionPerception.program takes D=..., "
                                        "Gamma=... (no slope form).")
-        src = self.source
-        return programs.primal(src.p, src.p_full, src.d, self._D_in(D), self._Gamma_in(Gamma),
-                               self.divergence, self.ground_metric)
+        return points.shifted_program(self, self._D_in(D), self._Gamma_in(Gamma))
 
     def dual_program(self, D, Gamma=0.0):
         """The entropic-OT dual of ``R(D, 0)``, unsolved (only ``Gamma = 0``; for
@@ -222,20 +223,14 @@ class RateDistortionPerception(SourceProblem):
 
     def min_distortion(self, Gamma, solver: str | None = None) -> float:
         """The smallest distortion compatible with ``gamma(p, q) <= Gamma``
-        (:func:`rdconvex.programs.perception.distortion_floor`, a conic program; default
-        solver as for any program); below it ``R(D, Gamma)`` is infeasible. Solver
-        accuracy (about 1e-8)."""
+        (:func:`rdconvex.programs.perception.distortion_floor`, a conic program on the
+        shifted, scaled data; default solver as for any program); below it
+        ``R(D, Gamma)`` is infeasible. Solver accuracy (about 1e-8 of ``max d'``)."""
         Gamma_int = self._Gamma_in(Gamma)
         src = self.source
-        if certify.diagonal_is_min(src.d, src.support):
+        if certify.diagonal_is_min(src.exact, src.support):
             return self._units.D_out(src.D_min)
-        floor = programs.distortion_floor(src.p, src.p_full, src.d, Gamma_int, self.divergence,
-                                          self.ground_metric)
-        info = get_solver(solver, task="program").solve(floor)
-        value = floor.read_point() if info.status.has_point else None
-        if value is None:
-            raise SolverError(f"min_distortion: {info.message}", partial=None)
-        return self._units.D_out(max(value, src.D_min))
+        return self._units.D_out(points.distortion_floor(self, Gamma_int, solver))
 
     # ------------------------------------------------------------------ solve
     def solve(self, D=None, Gamma=None, *, solver: str | None = None, tol: float | None = None,
@@ -256,7 +251,8 @@ class RateDistortionPerception(SourceProblem):
             or any installed conic solver (``"clarabel"``, ``"scs"``, ``"ecos"``,
             ``"mosek"``); ``"sinkhorn"`` for ``Gamma = 0`` only.
         tol, max_iter : optional
-            Generic tolerance and iteration cap (per Sinkhorn solve for ``"sinkhorn"``).
+            Generic tolerance and iteration cap (per Sinkhorn solve for ``"sinkhorn"``);
+            ``tol`` is also the certified gap (nats) an ``"optimal"`` status needs.
         solver_options : dict, optional
             Passed to a conic solver untouched.
         verbose : bool
@@ -265,10 +261,15 @@ class RateDistortionPerception(SourceProblem):
         Returns
         -------
         PerceptionResult
-            ``rate`` = certified upper bound (mutual information of the repaired
-            channel, feasible for ``(D, Gamma)``), ``certificate.lower`` = the perception
-            dual bound or the classical ``R(D)`` bound, whichever is larger; ``slope`` =
-            the distortion multiplier; ``perception`` = the divergence achieved.
+            ``certificate.lower <= R(D, Gamma) <= certificate.upper`` proven for the
+            problem the floats define (outward rounding on shifted data, see
+            docs/perception.md); ``rate`` = ``certificate.upper`` (the rate of the
+            repaired channel, or at ``Gamma = 0`` of the coupling rounded to the exact
+            marginals ``(p, p)``); ``slope`` = the distortion multiplier (``inf`` at
+            ``D_min``); ``perception`` = a proven bound on the divergence reached.
+            ``status`` is ``"optimal"`` only when the certified gap is ``<= tol``
+            (default 1e-6 nats), else ``"optimal_inaccurate"`` with a warning.
+            ``save_certificate`` writes the certificate file (not for Wasserstein).
 
         Raises
         ------
@@ -296,15 +297,8 @@ class RateDistortionPerception(SourceProblem):
                 "'clarabel' for Gamma > 0.")
         adapter = get_solver(solver, task="perfect_perception" if Gamma_int == 0.0
                              else "perception")
-        raw = _rate_zero_point(self, D_int, Gamma_int)
-        if raw is not None:
-            return _finish(self, raw, D_int, Gamma_int, adapter.NAME)
-        if adapter.KIND == "iterative":
-            raw, transport = _solve_sinkhorn(self, adapter, D_int, tol, max_iter)
-            return _finish(self, raw, D_int, 0.0, adapter.NAME, transport=transport)
-        raw, potentials = _solve_conic(self, adapter, D_int, Gamma_int, tol, max_iter,
-                                            solver_options, verbose)
-        return _finish(self, raw, D_int, Gamma_int, adapter.NAME, potentials=potentials)
+        return points.solve(self, adapter, D_int, Gamma_int, tol, max_iter, solver_options,
+                            verbose)
 
     def curve(self, num: int | None = None, *, D=None, Gamma=None, solver: str | None = None,
               tol: float | None = None, max_iter: int | None = None,
@@ -341,104 +335,13 @@ class RateDistortionPerception(SourceProblem):
         """:func:`rdconvex.certify.perception.safe_channel`, computed once."""
         if self._safe is None:
             src = self.source
-            self._safe = certify.safe_channel(src.p, src.p_full, src.d, src.support)
+            self._safe = certify.safe_channel(src.exact, src.p_full, src.support)
         return self._safe
 
-    def _solve_perfect(self, D) -> tuple[PerceptionResult, object]:
-        """``R(D, 0)`` by Sinkhorn, with the transport solution (Theorem 4 needs its
-        multiplier and potentials)."""
+    def _solve_perfect(self, D):
+        """``R(D, 0)`` by Sinkhorn, with ``(lam, f, g)`` of the coupling at the root
+        multiplier on the shifted data (Theorem 4 needs them)."""
         D_int = self._D_in(D)
         adapter = get_solver("sinkhorn", task="perfect_perception")
-        raw, transport = _solve_sinkhorn(self, adapter, D_int, None, None)
-        return _finish(self, raw, D_int, 0.0, adapter.NAME, transport=transport), transport
-
-
-# ---------------------------------------------------------------- solve pieces
-
-
-def _rate_zero_point(problem, D: float, Gamma: float):
-    """Rate 0 without a solve: the independent coupling ``p p^T`` (output ``p``)
-    once ``D >= D_independent``; the best constant output when it meets ``Gamma``."""
-    src = problem.source
-    if D >= problem._D_independent():
-        W = np.tile(src.p_full, (src.p.size, 1))
-        message = "D >= D_independent: the independent coupling p p^T has rate 0 and q = p"
-    elif D >= src.D_max:
-        W = src.rate_zero(D).channel
-        if certify.divergence_value(problem._divergence, src.p_full, src.p @ W,
-                                    problem.ground_metric) > Gamma:
-            return None
-        message = "D >= D_max and the constant output meets Gamma: rate 0"
-    else:
-        return None
-    info = SolveInfo(Status.OPTIMAL, 0, 0.0, message + " (no solve needed)")
-    return RawSolution(W, 0.0, src.p @ W, info)
-
-
-def _solve_conic(problem, adapter, D, Gamma, tol, max_iter, solver_options, verbose):
-    """(33) by a conic solver; returns ``(raw, potentials)``."""
-    src = problem.source
-    prog = programs.primal(src.p, src.p_full, src.d, D, Gamma, problem.divergence,
-                           problem.ground_metric)
-    info = adapter.solve(prog, tol, max_iter, solver_options, verbose)
-    if info.status is Status.INFEASIBLE:
-        floor = problem.min_distortion(problem._Gamma_out(Gamma))
-        if problem._units.D_out(D) < floor:
-            raise InfeasibleDistortionError(
-                f"D={problem._units.D_out(D):.10g} is below the smallest distortion "
-                f"{floor:.10g} compatible with {problem.divergence} <= "
-                f"Gamma={problem._Gamma_out(Gamma):.10g}; raise D or Gamma.")
-    point = prog.read_point() if info.status.has_point else None
-    if point is None:
-        raise adapter.failed(info)
-    if point.perception_multiplier is not None:
-        info = SolveInfo(info.status, info.iterations, info.solve_time,
-                         f"{info.message}; perception multiplier "
-                         f"{point.perception_multiplier:.6g}")
-    return RawSolution(point.channel, point.slope, point.output_pmf, info), point.potentials
-
-
-def _check_perfect_perception_floor(problem, D: float, floor: float) -> None:
-    if D < floor - 1e-9 * max(1.0, floor):
-        raise InfeasibleDistortionError(
-            f"D={problem._units.D_out(D):.10g} is below the smallest distortion "
-            f"{problem._units.D_out(floor):.10g} of a channel with output pmf p_x (the "
-            "optimal-transport cost of p_x to itself): perfect perception is "
-            "infeasible there. Raise D.")
-
-
-def _solve_sinkhorn(problem, adapter, D, tol, max_iter):
-    """``R(D, 0)`` by Sinkhorn; returns ``(raw, transport solution)``."""
-    src = problem.source
-    # The exact floor (the optimal-transport cost of p to itself) is an n^2-variable
-    # LP unless the identity is optimal; it is only needed when Sinkhorn cannot
-    # reach D, so it is computed then (keeps large problems fast and small in memory).
-    diagonal = certify.diagonal_is_min(src.d, src.support)
-    if diagonal:
-        _check_perfect_perception_floor(problem, D, problem._safe_channel()[1])
-    raw, transport = adapter.solve_perfect_perception(src.p, src.p_full, src.d, D,
-                                                      tol=tol, max_iter=max_iter)
-    if not transport.converged and not diagonal:
-        _check_perfect_perception_floor(
-            problem, D, certify.transport_plan(src.p, src.p_full, src.d)[1])
-    return raw, transport
-
-
-def _finish(problem, raw: RawSolution, D: float, Gamma: float, solver: str, *,
-            potentials=None, transport=None) -> PerceptionResult:
-    """Certify (:func:`rdconvex.certify.perception.certify_perception`), then finish."""
-    src = problem.source
-    cert = certify.certify_perception(
-        src.p, src.p_full, src.d, D, Gamma, problem._divergence, problem.ground_metric, raw,
-        potentials=potentials, transport=transport, safe=problem._safe_channel)
-    if cert.note:
-        info = raw.info
-        raw = RawSolution(raw.channel, raw.slope, raw.output_pmf,
-                          SolveInfo(info.status, info.iterations, info.solve_time,
-                                    f"{info.message}; {cert.note}"))
-    point = CertifiedPoint(cert.channel, cert.distortion, cert.certificate, cert.slope)
-    extras = {"Gamma": problem._Gamma_out(Gamma), "divergence": problem.divergence,
-              "perception": problem._Gamma_out(cert.perception)}
-    return finish(src, problem._units, raw, D=D, solver=solver,
-                  certify=lambda _raw, _D: point, result_type=PerceptionResult,
-                  extras=extras, stacklevel=4)
+        return points.solve(self, adapter, D_int, 0.0, None, None, None, False,
+                            with_transport=True)

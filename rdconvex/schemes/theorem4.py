@@ -16,11 +16,14 @@ import numpy as np
 
 from .._validation import UNITS, check_channel, check_distortion, check_pmf, check_units
 from ..atoms import expected_distortion, mutual_information_value
-from ..certify.perception import PERCEPTION_ROUNDING
 from ..errors import InvalidChannelError, InvalidDistortionError
 from ..numerics import log_kernel
 from ..problems.perception import PerceptionResult, RateDistortionPerception
 from .cp_factor import CPFactorization, cp_factor
+
+#: ``perfect_perception`` of a scheme: ``max |q - p|`` within this (a float check of the
+#: scheme's own arithmetic; the certified statements are the ``R(D, 0)`` results').
+SCHEME_MARGINAL_TOL = 1e-12
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class PerceptionScheme:
     perception_error : float
         ``max_y |q_y - p_y|`` (zero in exact arithmetic; float64 rounding here).
     perfect_perception : bool
-        ``perception_error <= 1e-12``.
+        ``perception_error <= SCHEME_MARGINAL_TOL`` (1e-12).
     units : str
     """
 
@@ -132,7 +135,7 @@ def perception_scheme(p_x, d, p_z_given_x, units: str = "nats") -> PerceptionSch
         p_z_given_x=P, p_z=p_z, joint=joint, channel=channel, output_pmf=q,
         rate=mutual_information_value(joint) * scale,
         distortion=expected_distortion(p, channel, d), perception_error=error,
-        perfect_perception=error <= PERCEPTION_ROUNDING, units=units)
+        perfect_perception=error <= SCHEME_MARGINAL_TOL, units=units)
 
 
 
@@ -149,7 +152,8 @@ class Theorem4Scheme:
     factor : CPFactorization
         ``V = exp(-lam d) ≈ B B^T``.
     lam : float
-        The multiplier of the optimum ``J* = diag(a) V diag(a)``.
+        The multiplier of the optimum ``J* = diag(a) V diag(a)``, ``V = exp(-lam (d -
+        min d))``.
     a : ndarray (n,)
     joint_error : float
         ``max |W_XY - J*|``: zero for an exact factor, of the order of the factor's
@@ -200,11 +204,19 @@ def theorem4_scheme(p_x, d, D, *, units: str = "nats", method: str = "auto",
         raise InvalidDistortionError("theorem4_scheme needs a symmetric d (J* = diag(a) V "
                                      "diag(a) with V = exp(-lam d) symmetric).")
     rdp = RateDistortionPerception(p, d_full, units=units)
-    result, sol = rdp._solve_perfect(D)
-    support = rdp.source.support
+    result, (lam, f, g) = rdp._solve_perfect(D)
+    src = rdp.source
+    support = src.support
+    if f is None:  # rate 0: the independent coupling, lam = 0
+        f, g = np.zeros(support.size), np.zeros(p.size)
+    # Sinkhorn's potentials are on the shifted data d - r_x; with one global shift c the
+    # kernel stays symmetric: J* = diag(a) exp(-lam (d - c)) diag(a).
+    finite = d_full[np.isfinite(d_full)]
+    shift = float(finite.min()) if finite.size else 0.0
+    row_potential = f + lam * (src.exact.reference - shift)
     a = np.zeros(p.size)
-    a[support] = p[support] * np.exp(0.5 * (sol.f + sol.g[support]))
-    V = np.exp(log_kernel(d_full, sol.lam))
+    a[support] = p[support] * np.exp(0.5 * (row_potential + g[support]))
+    V = np.exp(log_kernel(d_full - shift, lam))
     factor = cp_factor(V, method=method, **factor_options)
     F = a[:, None] * factor.B
     weight = F.sum(axis=0)
@@ -218,5 +230,5 @@ def theorem4_scheme(p_x, d, D, *, units: str = "nats", method: str = "auto",
     P = P / P.sum(axis=1, keepdims=True)
     scheme = perception_scheme(p, d_full, P, units=units)
     J_star = a[:, None] * V * a[None, :]
-    return Theorem4Scheme(scheme=scheme, result=result, factor=factor, lam=sol.lam, a=a,
+    return Theorem4Scheme(scheme=scheme, result=result, factor=factor, lam=lam, a=a,
                           joint_error=float(np.max(np.abs(scheme.joint - J_star))))

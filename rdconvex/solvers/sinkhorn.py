@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from ..iterative import sinkhorn as _sinkhorn
-from ..results import RawSolution, SolveInfo, Status
+from ..results import SolveInfo, Status
 from .base import IterativeAdapter
 
 
@@ -26,20 +26,20 @@ class Sinkhorn(IterativeAdapter):
         tol, max_iter = self.settings(tol, max_iter)
         return _sinkhorn.fixed_output_rate(a, b, cost, D, tol=tol, max_iter=max_iter)
 
-    def solve_perfect_perception(self, p: np.ndarray, p_out: np.ndarray, d: np.ndarray,
+    def solve_perfect_perception(self, a: np.ndarray, b: np.ndarray, cost: np.ndarray,
                                  D: float, *, tol=None, max_iter=None):
-        """``R(D, 0)`` on the reduced rows: couplings of ``p`` (positive rows) and
-        ``p_out`` (the full source pmf). Returns ``(raw, solution)``: the uncertified
-        point (channel ``J / p``, slope = the multiplier, output pmf ``p_out``) and the
-        :class:`~rdconvex.iterative.sinkhorn.FixedOutputSolution` (potentials of every
-        multiplier evaluated, for the certificate)."""
+        """``R(D, 0)`` as entropic optimal transport: couplings of ``a`` (the source
+        symbols of positive probability) and ``b`` (the full source pmf) with
+        ``<J, cost> <= D`` (the caller passes shifted, scaled data). Returns
+        ``(info, solution)``: the :class:`~rdconvex.results.SolveInfo` and the
+        :class:`~rdconvex.iterative.sinkhorn.FixedOutputSolution` (the coupling, and the
+        potentials of every multiplier evaluated, for the certificate)."""
         start = time.perf_counter()
-        solution = self.solve_transport(p, p_out, d, D, tol=tol, max_iter=max_iter)
+        solution = self.solve_transport(a, b, cost, D, tol=tol, max_iter=max_iter)
         status = Status.OPTIMAL if solution.converged else Status.MAX_ITERATIONS
         info = SolveInfo(status, solution.iterations, time.perf_counter() - start,
                          solution.message)
-        channel = solution.coupling / p[:, None]
-        return RawSolution(channel, solution.lam, np.array(p_out, dtype=float), info), solution
+        return info, solution
 
     def scale(self, a, b, cost, lam: float, *, f0=None, tol=None, max_iter=None):
         """One Sinkhorn scaling at multiplier ``lam``

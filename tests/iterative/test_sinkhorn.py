@@ -4,7 +4,9 @@ References: the 2x2 Hamming coupling at multiplier lam with uniform marginals is
 ``[[1, e^-lam], [e^-lam, 1]] / (2 (1 + e^-lam))`` (symmetric, equal row sums);
 the binary perfect-perception rate ``2 h(p) - H(1-p-D/2, D/2, D/2, p-D/2)`` (derivation
 in test_perception.py); a Clarabel solve of the same entropic-OT program written
-directly in cvxpy for rectangular marginals.
+directly in cvxpy for rectangular marginals; the entropic-OT dual written out below
+(weak duality: any potentials give a lower bound; the certified version is tested in
+tests/certify/test_perception.py).
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
-from scipy.special import entr, rel_entr
+from scipy.special import entr, logsumexp, rel_entr
 
-from rdconvex.certify.perception import entropic_dual_bound, sinkhorn_lower_bound
 from rdconvex.iterative.sinkhorn import (
     fixed_output_rate,
     round_to_coupling,
@@ -25,6 +26,18 @@ from rdconvex.iterative.sinkhorn import (
 
 def _kl(J, a, b):
     return float(rel_entr(J, np.outer(a, b)).sum())
+
+
+def entropic_dual_bound(a, b, cost, lam, f, g, D):
+    """sum a f + sum b g - lam D - log sum a_x b_y e^{f_x + g_y - lam C_xy} (float)."""
+    kernel = np.where(np.isfinite(cost), -lam * np.where(np.isfinite(cost), cost, 0), -np.inf)
+    mass = logsumexp((np.log(a) + f)[:, None] + (np.log(b) + g)[None, :] + kernel)
+    return float(a @ f + b @ g - lam * D - mass)
+
+
+def sinkhorn_lower_bound(a, b, cost, D, solution):
+    return max(entropic_dual_bound(a, b, cost, lam, f, g, D)
+               for lam, f, g in solution.potentials)
 
 
 def test_sinkhorn_2x2_closed_form():

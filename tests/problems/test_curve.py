@@ -94,13 +94,18 @@ def test_infinite_D_max_ends_where_the_curve_is_flat():
     assert curve.rate[-1] - further.rate <= END_SLOPE / spread * 1.0 + 1e-9
 
 
-def test_bits_and_progress_bar(capsys):
+def test_bits_and_progress_bar(capsys, monkeypatch):
     nats = rdc.RateDistortion([0.6, 0.4], 1 - np.eye(2)).curve(num=6)
     bits = rdc.RateDistortion([0.6, 0.4], 1 - np.eye(2), units="bits").curve(num=6,
                                                                            progress=True)
     assert bits.units == "bits"
     np.testing.assert_allclose(bits.rate, nats.rate / math.log(2), atol=1e-12)
     np.testing.assert_allclose(bits.D, nats.D)
+    assert "R(D) curve" not in capsys.readouterr().err  # not a terminal: no bar in logs
+    import rdconvex._progress as progress
+
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
+    rdc.RateDistortion([0.6, 0.4], 1 - np.eye(2)).curve(num=3, progress=True)
     assert "R(D) curve" in capsys.readouterr().err
 
 
