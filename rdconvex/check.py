@@ -31,7 +31,7 @@ from operator import mul
 from pathlib import Path
 
 import flint
-from flint import arb, arb_mat
+from flint import arb, arb_mat, fmpq
 
 FORMAT, VERSION = "rdconvex-certificate", 1
 QUANTITIES = ("rate_distortion", "perfect_perception", "perception")
@@ -124,6 +124,8 @@ class _Data:
     best: dict      # x -> the float min_y d(x, y) over allowed y, or max_y A(x, y)
     shift: dict     # x -> r_x = best (d) or -log best (A), a ball
     excess: arb     # D' = D - sum_x p_x r_x (None: D = +inf)
+    raw_p: list     # the file's p
+    D: object       # the file's D: a float, "D_min" or None (+inf)
 
 
 def _problem(doc: dict, quantity: str) -> _Data:
@@ -158,7 +160,8 @@ def _problem(doc: dict, quantity: str) -> _Data:
     else:
         D = _number(D, where, null_ok=True)
         excess = None if D is None else D - d_min
-    return _Data(quantity, kind, rows, len(rows[0]), normalised, active, best, shift, excess)
+    return _Data(quantity, kind, rows, len(rows[0]), normalised, active, best, shift, excess,
+                 p, D)
 
 
 def _load(source) -> dict:
@@ -315,7 +318,7 @@ def _divergence(name: str, p: list, q: list):
         return None
     if name == "reverse_kl":
         return sum((b * (b / a).log() for a, b in pairs if not b.is_zero()), ZERO)
-    return sum(((b - a) ** 2 / a for a, b in pairs if not a.is_zero()), ZERO)   # chi2
+    return sum(((b - a) * (b - a) / a for a, b in pairs if not a.is_zero()), ZERO)  # chi2
 
 
 def _lower_ot(data: _Data, slope, f: list, g: list):
@@ -337,50 +340,83 @@ def _lower_ot(data: _Data, slope, f: list, g: list):
     return linear - sdp + 1 - total, None
 
 
-def _round_coupling(data: _Data, coupling: list) -> list:
-    """The rounding J' (Altschuler-Weed-Rigollet) of J, rows and columns with p = 0 set
-    to 0 first, onto the couplings of (p, p), as balls containing the exact J':
+def _q(value: float) -> fmpq:
+    """The float as the exact rational it denotes."""
+    return fmpq(*float(value).as_integer_ratio())
+
+
+def _round_coupling(data: _Data, coupling: list) -> tuple[list, list]:
+    """The rounding J' (Altschuler-Weed-Rigollet) of J onto the couplings of (p, p), in
+    EXACT rationals (rows and columns with p = 0 dropped), and p as rationals:
 
         J1 = diag(min(1, p / J 1)) J,   J2 = J1 diag(min(1, p / J1^T 1)),
-        J' = J2 + e_r e_c^T / |e_r|_1,  e_r = p - J2 1 >= 0,  e_c = p - J2^T 1 >= 0.
-
-    If the ball of |e_r|_1 contains 0 the correction is enclosed by [0, min(e_r_x,
-    e_c_y)] instead (valid as e_r_x, e_c_y <= |e_r|_1 = |e_c|_1). The exact entries are
-    >= 0 even where a ball dips below 0; _xlogx relies on that."""
-    act, k = data.active, len(data.active)
-    p = [data.p[x] for x in act]
-    plan = arb_mat([[coupling[x][y] for y in act] for x in act])
-    rows = (plan * arb_mat(k, 1, [1] * k)).entries()
-    alpha = [ONE if r.is_zero() else ONE.min(a / r) for a, r in zip(p, rows)]
-    cols = (arb_mat([alpha]) * plan).entries()
-    beta = [ONE if c.is_zero() else ONE.min(a / c) for a, c in zip(p, cols)]
-    inner = [[alpha[i] * plan[i, j] * beta[j] for j in range(k)] for i in range(k)]
-    e_r = [a - sum(row, ZERO) for a, row in zip(p, inner)]        # exactly >= 0
-    e_c = [a - sum((row[j] for row in inner), ZERO) for j, a in enumerate(p)]
-    mass = sum(e_r, ZERO)
-    extra = ((lambda i, j: e_r[i] * e_c[j] / mass) if mass > 0 else
-             (lambda i, j: ZERO.union(e_r[i].upper().min(e_c[j].upper()))))
-    return [[inner[i][j] + extra(i, j) for j in range(k)] for i in range(k)]
+        J' = J2 + e_r e_c^T / |e_r|_1,  e_r = p - J2 1 >= 0,  e_c = p - J2^T 1 >= 0."""
+    act = data.active
+    weights = [_q(v) for v in data.raw_p]
+    total = sum((weights[x] for x in act), fmpq(0))
+    p = [weights[x] / total for x in act]
+    plan = [[_q(coupling[x][y]) for y in act] for x in act]
+    for i, row in enumerate(plan):
+        mass = sum(row, fmpq(0))
+        if mass > p[i]:
+            plan[i] = [v * p[i] / mass for v in row]
+    for j in range(len(act)):
+        mass = sum((row[j] for row in plan), fmpq(0))
+        if mass > p[j]:
+            for row in plan:
+                row[j] = row[j] * p[j] / mass
+    e_r = [a - sum(row, fmpq(0)) for a, row in zip(p, plan)]
+    e_c = [a - sum((row[j] for row in plan), fmpq(0)) for j, a in enumerate(p)]
+    deficit = sum(e_r, fmpq(0))
+    if deficit > 0:
+        plan = [[v + e_r[i] * e_c[j] / deficit for j, v in enumerate(row)]
+                for i, row in enumerate(plan)]
+    return plan, p
 
 
 def _upper_ot(data: _Data, coupling: list):
-    """KL(J' || p p^T) = sum_xy J'_xy log J'_xy - 2 sum_x p_x log p_x (J' has marginals
-    exactly p), and <J', d'>, which must be proven <= D'. Returns (KL, reason)."""
-    act, distortion = data.active, ZERO
-    rounded = _round_coupling(data, coupling)
-    info = sum((_xlogx(v) for row in rounded for v in row), ZERO)
-    info -= 2 * sum((data.p[x] * data.p[x].log() for x in act), ZERO)
+    """KL(J' || p p^T) = sum_xy J'_xy log(J'_xy / (p_x p_y)) (each ratio an exact
+    rational, so J' = p p^T gives exactly 0), and <J', d'>, decided exactly against D'
+    for distortion data (both are rationals), in balls otherwise. Returns (KL, reason)."""
+    act = data.active
+    rounded, p = _round_coupling(data, coupling)
+    info = ZERO
+    for i, row in enumerate(rounded):
+        for j, v in enumerate(row):
+            if v != 0:
+                info += arb(v) * arb(v / (p[i] * p[j])).log()
+    distortion, exact, ball = fmpq(0), data.kind == "d", ZERO
     for i, x in enumerate(act):
-        for j, shifted in enumerate(_shifted(data, x, act)):
-            if shifted is not None:
-                distortion += rounded[i][j] * shifted
-            elif not rounded[i][j].is_zero():
-                return info, (f"rounded coupling may put mass on forbidden pair ({x}, "
-                              f"{act[j]}) (entry {coupling[x][act[j]]!r} before rounding)")
-    if data.excess is not None and not distortion <= data.excess:
-        gap = float((distortion - data.excess).upper())
+        best = data.best[x]
+        for j, y in enumerate(act):
+            v, cost = rounded[i][j], data.rows[x][y]
+            if cost is None:
+                if v != 0:
+                    return info, (f"rounded coupling puts mass on forbidden pair ({x}, {y}) "
+                                  f"(entry {coupling[x][y]!r} before rounding)")
+            elif v != 0 and cost != best:
+                if exact:
+                    distortion += v * (_q(cost) - _q(best))
+                else:
+                    ball += arb(v) * _shifted(data, x, [y])[0]
+    if data.excess is None:
+        return info, None
+    if exact:
+        proven = distortion <= _exact_excess(data, p)
+        ball = arb(distortion)
+    else:
+        proven = ball <= data.excess
+    if not proven:
+        gap = float((ball - data.excess).upper())
         return info, f"distortion not proven feasible: <J', d'> may exceed D' by {gap:.3g}"
     return info, None
+
+
+def _exact_excess(data: _Data, p: list) -> fmpq:
+    """D' = D - sum_x p_x r_x exactly (distortion data; ``p`` the exact active pmf)."""
+    if data.D == "D_min":
+        return fmpq(0)
+    return _q(data.D) - sum((a * _q(data.best[x]) for a, x in zip(p, data.active)), fmpq(0))
 
 
 def _enclosure(ball):
@@ -440,42 +476,6 @@ def check_certificate(source) -> CheckResult:
         verdict = "PROVEN" if lower_ok and upper_ok else "NOT PROVEN"
         return CheckResult(lower_ok, upper_ok, _enclosure(low), _enclosure(high), lower,
                            upper, f"{verdict}: {data.quantity}: {lower_text}; {upper_text}")
-
-
-def _plain(value, where: str, strict: bool = True):
-    """JSON-ready copy: ``tolist()``, +inf -> None, NaN and -inf rejected (or None)."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, dict):
-        return {str(k): _plain(v, f"{where}.{k}", strict) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v, where, strict) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        if value == math.inf or not strict:
-            return None
-        raise MalformedCertificateError(f"{where}: {value!r} cannot be written")
-    return value
-
-
-def make_document(quantity, problem, parameters, primal, dual, lower, upper,
-                  units: str = "nats", versions=None, info=None) -> dict:
-    """A format-1 certificate document from plain values or arrays (``tolist()``):
-    ``+inf`` becomes ``null``, ``lower = -inf``/``upper = +inf`` (or None) no claim; NaN
-    or -inf in the data raises :class:`MalformedCertificateError`."""
-    lower = None if lower is None or lower == -math.inf else _plain(float(lower), "lower")
-    upper = None if upper is None else _plain(float(upper), "upper")
-    return {"format": FORMAT, "version": VERSION, "quantity": quantity,
-            "problem": _plain(problem, "problem"),
-            "parameters": _plain(parameters, "parameters"),
-            "primal": _plain(primal, "primal"), "dual": _plain(dual, "dual"),
-            "lower": lower, "upper": upper,
-            "units": units, "versions": _plain(versions or {}, "versions", strict=False),
-            "info": _plain(info or {}, "info", strict=False)}
-
-
-def write_document(doc: dict, path) -> None:
-    """Write ``doc`` as JSON (floats by ``repr``, so they read back exactly)."""
-    Path(path).write_text(json.dumps(doc, allow_nan=False) + "\n", encoding="utf-8")
 
 
 def main(argv=None) -> int:

@@ -124,7 +124,7 @@ class Proof:
 
     def document(self, units: str = "nats", info: dict | None = None) -> dict:
         """The format-1 certificate document (JSON-ready)."""
-        from .check import make_document
+        from .certificate_file import make_document
 
         return make_document(self.quantity, self.problem, self.parameters, self.primal,
                              self.dual, self.lower, self.upper, units=units,
@@ -210,7 +210,7 @@ class Result:
 
         Raises :class:`~rdconvex.errors.InvalidArgumentError` for a quantity with no
         certificate file format."""
-        from .check import write_document
+        from .certificate_file import write_document
         from .errors import InvalidArgumentError
 
         if self.proof is None:

@@ -340,6 +340,8 @@ def distortion_bound(problem: ShiftedProblem, w: np.ndarray) -> tuple[float, flo
     O(block) temporary memory."""
     p, excess = problem.p, problem.excess
     n, m = w.shape
+    if not np.any((w > 0) & (excess != 0)):  # on exact minimisers only: E = 0 exactly
+        return 0.0, 0.0
     rows, largest = np.empty(n), 0.0
     for block in _blocks(n, m):
         finite = np.where(np.isfinite(excess[block]), excess[block], 0.0)

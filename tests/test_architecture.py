@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rdconvex"
 #: to the same layer or below, never above.
 LAYERS = {
     "errors": 0, "_validation": 0,
-    "check": 0, "_version": 0, "_progress": 0, "_serialize": 1,
+    "check": 0, "certificate_file": 0, "_version": 0, "_progress": 0, "_serialize": 1,
     "numerics": 1, "rigorous": 1, "results": 1, "plot": 1, "closed_forms": 1,
     "atoms": 2,
     "programs": 3,

@@ -27,13 +27,12 @@ import mpmath
 import numpy as np
 import pytest
 
+from rdconvex.certificate_file import make_document, write_document
 from rdconvex.check import (
     CheckResult,
     MalformedCertificateError,
     check_certificate,
     main,
-    make_document,
-    write_document,
 )
 
 mpmath.mp.dps = 50
