@@ -149,45 +149,39 @@ class ShiftedProblem:
             return flint.arb(D) - self.d_min
 
     def position(self, D: float) -> int:
-        """The sign of ``D - D_min``, where ``D`` within one ulp of the exact ``D_min``
-        counts as ``D_min`` (0): ``D`` is then the float nearest to it, e.g.
-        ``problem.D_min`` itself (docs/certificates.md). Decided exactly: rational
-        arithmetic for distortion data, balls at 512 bits for likelihood data (whose
-        ``D_min`` is a sum of logarithms)."""
+        """The sign of ``D - D_min``, decided exactly: rational arithmetic for distortion
+        data; for likelihood data (``D_min`` is a sum of logarithms) balls at rising
+        precision (0 only when ``|D - D_min| < 2^-400``, i.e. ``D_min`` is the float
+        ``D`` itself, e.g. 0 when every ``max_u A[x,u] = 1``)."""
         if math.isinf(D):
             return 1 if D > 0 else -1
-        ulp = math.ulp(D)
         with flint.ctx.workprec(PRECISION):
             gap = flint.arb(D) - self.d_min
-            if abs(gap) > ulp:
+            if gap > 0 or gap < 0:
                 return 1 if gap > 0 else -1
         if self.likelihood:
-            return self._likelihood_position(D)
+            with flint.ctx.workprec(4 * PRECISION):
+                total = sum((flint.arb(x) for x in self.p.tolist()), flint.arb(0))
+                d_min = -sum((flint.arb(x) * flint.arb(a).log() for x, a in
+                              zip(self.p.tolist(), self.reference.tolist())),
+                             flint.arb(0)) / total
+                gap = flint.arb(D) - d_min
+                return 1 if gap > 0 else -1 if gap < 0 else 0
         from fractions import Fraction  # D_min is rational: decide exactly
 
         total = sum(Fraction(x) for x in self.p.tolist())
         dot = sum(Fraction(x) * Fraction(r) for x, r in
                   zip(self.p.tolist(), self.reference.tolist()))
-        difference = Fraction(D) - dot / total
-        if abs(difference) < Fraction(ulp):
-            return 0
-        return 1 if difference > 0 else -1
+        difference = Fraction(D) * total - dot
+        return (difference > 0) - (difference < 0)
 
-    def _likelihood_position(self, D: float) -> int:
-        """``D_min`` is a sum of logarithms: ``D`` within one ulp of it is 0; otherwise
-        the sign, decided at 512 bits."""
-        with flint.ctx.workprec(4 * PRECISION):
-            total = sum((flint.arb(x) for x in self.p.tolist()), flint.arb(0))
-            d_min = -sum((flint.arb(x) * flint.arb(a).log() for x, a in
-                          zip(self.p.tolist(), self.reference.tolist())), flint.arb(0)) / total
-            gap = flint.arb(D) - d_min
-            if abs(gap) < math.ulp(D):
-                return 0
-            if gap > 0:
-                return 1
-            if gap < 0:
-                return -1
-        return 0
+    def d_min_float(self) -> float:
+        """The smallest float ``>= D_min`` (``D_min`` itself when it is a float): the
+        ``D_min`` a problem reports, so that ``solve(D=problem.D_min)`` is feasible."""
+        value = float(self.d_min.mid())
+        while self.position(value) < 0:
+            value = math.nextafter(value, math.inf)
+        return value
 
     def __reduce__(self):
         # arb balls do not pickle: send them as enclosing decimal strings (arb's own

@@ -66,9 +66,9 @@ class Source:
     ``p``, ``d`` are the reduced data (every solver works on them); ``support`` indexes
     them in ``p_full``/``d_full``; ``exact`` is the shifted data every certificate is
     proven on (:class:`~rdconvex.rigorous.ShiftedProblem`, built from the likelihood
-    ``A`` itself when the distortion is ``-log A``). ``D_min`` is the float nearest to
-    the exact value; :meth:`at_D_min` and :meth:`check_D` decide ``D`` against the
-    exact one."""
+    ``A`` itself when the distortion is ``-log A``). ``D_min`` is the smallest float
+    ``>=`` the exact value; :meth:`at_D_min` and :meth:`check_D` decide ``D`` against
+    the exact one."""
 
     p_full: np.ndarray
     d_full: np.ndarray
@@ -92,7 +92,7 @@ class Source:
             exact = ShiftedProblem.from_distortion(p, d)
         else:
             exact = ShiftedProblem.from_likelihood(p, likelihood[support])
-        D_min = float(exact.d_min.mid())
+        D_min = exact.d_min_float()
         column_mean = p @ finite_part(d)
         column_mean[np.any(~np.isfinite(d), axis=0)] = np.inf
         best = int(np.argmin(column_mean))

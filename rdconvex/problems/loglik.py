@@ -298,7 +298,7 @@ class LogLikelihood(RateDistortion):
 
         def certify(raw: RawSolution, D) -> CertifiedPoint:
             point = certify_d_min(src.exact, raw.output_pmf)
-            proof = ("rate_distortion", {}, {"channel": point.channel},
+            proof = ("rate_distortion", {"D": "D_min"}, {"channel": point.channel},
                      {"slope": math.inf, "log_c": point.log_c})
             return CertifiedPoint(point.channel, src.D_min, point.certificate, slope, proof)
 

@@ -77,17 +77,22 @@ def test_near_ties_rate_at_D_min(solver, name, p):
 
 @pytest.mark.parametrize("name", sorted(NEAR_TIES))
 def test_near_ties_solve_at_D_min(solver, name):
+    # The exact D_min is irrational (a log): rate_at_D_min certifies it exactly; the float
+    # ll.D_min lies just above it, where the near-tie makes the curve drop steeply.
     ll = rdc.LogLikelihood([0.5, 0.5], NEAR_TIES[name])
-    res = ll.solve(D=ll.D_min, solver=solver)
+    res = ll.rate_at_D_min(solver=solver)
     assert_brackets(res, mp_entropy([0.5, 0.5]))
+    res = ll.solve(D=ll.D_min, solver=solver)
+    assert_brackets(res, mp_two_by_two_rate([0.5, 0.5], NEAR_TIES[name], ll.D_min))
 
 
 @pytest.mark.parametrize("name", sorted(NEAR_TIES))
 def test_near_ties_verify_accepts_the_true_claim(name):
     """Issue 14's report: verify rejected R_ll(D_min) = ln 2 (and accepted 0)."""
     ll = rdc.LogLikelihood([0.5, 0.5], NEAR_TIES[name])
-    assert rdc.verify(ll, D=ll.D_min, rate=math.log(2)).verdict == "accepted"
-    assert rdc.verify(ll, D=ll.D_min, rate=0.0).verdict == "rejected"
+    truth = float(mp_two_by_two_rate([0.5, 0.5], NEAR_TIES[name], ll.D_min))
+    assert rdc.verify(ll, D=ll.D_min, rate=truth).verdict == "accepted"
+    assert rdc.verify(ll, D=ll.D_min, rate=truth + 0.01).verdict == "rejected"
 
 
 @pytest.mark.parametrize("fraction", [0.05, 0.3, 0.7])
