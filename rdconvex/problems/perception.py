@@ -300,6 +300,29 @@ class RateDistortionPerception(SourceProblem):
         return points.solve(self, adapter, D_int, Gamma_int, tol, max_iter, solver_options,
                             verbose)
 
+    def envelope(self, eps: float = 1e-6, *, Gamma=0.0, solver: str | None = None,
+                 tol: float | None = None, max_iter: int | None = None,
+                 max_solves: int = 2000):
+        """A certified envelope of the perfect-perception curve ``R(D, 0)``: ``lower(D) <=
+        R(D, 0) <= upper(D)`` at every ``D`` with ``upper - lower <= eps`` (rate units),
+        by the sandwich of :mod:`rdconvex.problems.envelope_perfect`. ``Gamma = 0`` only.
+
+        Examples
+        --------
+        >>> import numpy as np, rdconvex as rdc
+        >>> band = rdc.RateDistortionPerception([0.3, 0.7], 1 - np.eye(2)).envelope(eps=1e-3)
+        >>> bool(band.max_gap <= 1e-3), bool(band.lower(0.2) <= band.upper(0.2))
+        (True, True)
+        """
+        from .envelope_perfect import perfect_perception_envelope
+
+        if self._Gamma_in(Gamma) != 0.0:
+            raise InvalidArgumentError(
+                f"envelope covers R(D, 0) (Gamma = 0), got Gamma={Gamma!r}; use curve() for "
+                "Gamma > 0.")
+        return perfect_perception_envelope(self, eps, solver=solver, tol=tol,
+                                           max_iter=max_iter, max_solves=max_solves)
+
     def curve(self, num: int | None = None, *, D=None, Gamma=None, solver: str | None = None,
               tol: float | None = None, max_iter: int | None = None,
               solver_options: dict | None = None, progress: bool = False):
