@@ -98,8 +98,12 @@ def _newton_step(K, p, q, g, h, active, row_scale, damping):
     """Armijo search along the projection arc of the Newton direction on the free
     outputs; ``(q, Kq, h)`` of the accepted point, or None."""
     free = np.flatnonzero(~active)
-    A = K[:, free] * row_scale[:, None]
-    direction = _newton_direction(A.T @ A, g[free], damping)
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = K[:, free] * row_scale[:, None]
+        H = A.T @ A
+    if not np.all(np.isfinite(H)):  # a subnormal probability's row overflows: plain BA
+        return None
+    direction = _newton_direction(H, g[free], damping)
     alpha = 1.0
     while alpha >= 1e-10:
         trial = q.copy()

@@ -286,6 +286,10 @@ def _newton_step(p, K, q, v, r, rmax):
             a = q[y] / -step[i]
             if a < alpha:
                 alpha, block = a, y
+    if block is not None and r[block] >= 1 and q[block] > mpf("1e-12") * max(q):
+        # a weight that still wants mass (ratio >= 1) is not dropped, and Newton's
+        # model is poor here: take a Blahut-Arimoto sweep instead
+        return None
     new = [mpf(0)] * m
     for i, y in enumerate(S):
         new[y] = max(q[y] + alpha * step[i], mpf(0))
