@@ -286,10 +286,11 @@ def _newton_step(p, K, q, v, r, rmax):
             a = q[y] / -step[i]
             if a < alpha:
                 alpha, block = a, y
+    sweep = False
     if block is not None and r[block] >= 1 and q[block] > mpf("1e-12") * max(q):
-        # a weight that still wants mass (ratio >= 1) is not dropped, and Newton's
-        # model is poor here: take a Blahut-Arimoto sweep instead
-        return None
+        # a weight that still wants mass (ratio >= 1) is not dropped: stop short of 0,
+        # and follow with a Blahut-Arimoto sweep (Newton's model is poor there)
+        alpha, block, sweep = alpha * mpf("0.9"), None, True
     new = [mpf(0)] * m
     for i, y in enumerate(S):
         new[y] = max(q[y] + alpha * step[i], mpf(0))
@@ -303,7 +304,7 @@ def _newton_step(p, K, q, v, r, rmax):
     new = [x / total for x in new]
     if any(vx <= 0 for vx in _Kq(K, new)):
         return None
-    return new
+    return new, sweep
 
 
 def _revive(p, K, q, y):
@@ -372,7 +373,8 @@ def _inner(p, K, q0=None, maxit=600):
         r = _ratios(p, K, v)
         rmax = max(r)
         F = -mpmath.fsum(px * mpmath.log(vx) for px, vx in zip(p, v))
-        new = _newton_step(p, K, q, v, r, rmax)
+        found = _newton_step(p, K, q, v, r, rmax)
+        new, sweep = found if found is not None else (None, False)
         accepted = False
         t = mpf(1)
         while new is not None and t > mpf("1e-12"):  # damped Newton (backtracking)
@@ -381,8 +383,11 @@ def _inner(p, K, q0=None, maxit=600):
                 q, accepted = trial, True
                 break
             t /= 4
-        if accepted:
+        if accepted and not sweep:
             continue
+        if accepted:
+            v = _Kq(K, q)
+            r = _ratios(p, K, v)
         q = [qy * ry for qy, ry in zip(q, r)]
         total = mpmath.fsum(q)
         q = [x / total for x in q]
