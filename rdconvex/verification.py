@@ -436,10 +436,8 @@ def _curve_bounds(problem, D_values, allowed, options):
     exact = problem.source.exact
     feasible = np.array([exact.position(problem._units.D_in(float(D))) >= 0
                          for D in D_values])
-    # The envelope of R(D) / R_ll(D); perception problems check each point at its own
-    # Gamma (RateDistortionPerception.envelope covers Gamma = 0 only).
-    if feasible.any() and hasattr(problem, "envelope") and not hasattr(problem,
-                                                                      "divergence_of"):
+    # R(D), R_ll(D): one envelope; perception problems: each point at its own Gamma.
+    if feasible.any() and not hasattr(problem, "divergence_of"):
         # One certified band valid at every D, as tight as the smallest allowance: no
         # solve per claimed point.
         band_options = {k: v for k, v in options.items()
