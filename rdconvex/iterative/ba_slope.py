@@ -280,9 +280,13 @@ class SlopeSolver:
     def _ba_map(self, K, q, c=None, Z=None):
         if c is None:
             Z, c = gallager(K, self.p, q)
-        new = q * c
-        new[new < self.flush] = 0.0
-        return new / new.sum(), Z, c
+        with np.errstate(invalid="ignore", over="ignore"):
+            new = q * c  # a row whose outputs all vanished gives inf * 0: dropped below
+        new[~np.isfinite(new) | (new < self.flush)] = 0.0
+        total = new.sum()
+        if not total > 0:  # nothing usable left: keep the current point
+            return q, Z, c
+        return new / total, Z, c
 
     def _accelerated_step(self, K, q, c, Z, step_max):
         """One SQUAREM step (scheme S3, monotone safeguard) or one plain BA step."""

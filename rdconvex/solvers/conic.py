@@ -16,6 +16,7 @@ import time
 import warnings
 
 import cvxpy as cp
+import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..programs import classical
@@ -63,9 +64,10 @@ class ConicSolver(Adapter):
         opts.update(solver_options or {})
         start = time.perf_counter()
         try:
-            with warnings.catch_warnings():
-                # cvxpy's "may be inaccurate" warning is replaced by ours, which also
-                # reports the certified gap.
+            # cvxpy's "may be inaccurate" warning is replaced by ours, which also reports
+            # the certified gap; cvxpy evaluating log at a returned 0 (a vanishing
+            # probability) is not an error: the point is certified on its own.
+            with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
                 problem.solve(solver=self.CVXPY_NAME, verbose=verbose,
                               warm_start=warm_start, **opts)
