@@ -37,7 +37,7 @@ FORMAT, VERSION = "rdconvex-certificate", 1
 QUANTITIES = ("rate_distortion", "perfect_perception", "perception")
 DIVERGENCES = ("tv", "kl", "reverse_kl", "hellinger", "chi2")
 PRECISION = 128          #: bits of every ball's midpoint
-ZERO, ONE = arb(0), arb(1)
+ZERO = arb(0)
 
 
 class MalformedCertificateError(ValueError):

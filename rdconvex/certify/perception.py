@@ -25,9 +25,9 @@ of :mod:`.perception_support`.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -159,15 +159,6 @@ def proven_weight(check: Callable, guess: float):
     return 1.0 if check(1.0) else None
 
 
-def proven_channel_bounds(problem: ShiftedProblem, W: np.ndarray):
-    """:func:`rdconvex.rigorous.channel_bounds`, with the distortion exactly 0 for a
-    channel supported on the exact minimisers (``d' = 0``: no rounding is involved)."""
-    bounds = channel_bounds(problem, W)
-    if np.all((W == 0) | (problem.excess == 0.0)):
-        return dataclasses.replace(bounds, distortion_excess=0.0, distortion_estimate=0.0)
-    return bounds
-
-
 class Repaired(NamedTuple):
     """A channel proven feasible for ``(D, Gamma)`` (None if no repair was proven),
     its :class:`~rdconvex.rigorous.ChannelBounds`, the proven divergence bound and a note."""
@@ -193,7 +184,7 @@ def repair_perception(problem: ShiftedProblem, p_out: np.ndarray, channel, budge
         return divergence_value(name, b, a @ M, ground)
 
     def proven(M):
-        bounds = proven_channel_bounds(problem, M)
+        bounds = channel_bounds(problem, M)
         if not bounds.distortion_excess <= budget:
             return None
         value = perception_upper(name, problem, p_out, M, ground)
@@ -219,13 +210,13 @@ def repair_perception(problem: ShiftedProblem, p_out: np.ndarray, channel, budge
             return Repaired(W, *result, "repaired: " + "; ".join(notes))
     other, other_excess = safe() if safe is not None else (None, math.inf)
     if other is None or proven(other) is None:
-        bounds = proven_channel_bounds(problem, W)
+        bounds = channel_bounds(problem, W)
         return Repaired(None, bounds, math.inf,
                         f"upper bound not certified: the returned channel's distortion "
                         f"(excess {bounds.distortion_estimate:.6g} over D_min) or divergence "
                         f"({estimate(W):.3g}) is not proven within the budgets, and no "
                         "channel with output pmf p proves them")
-    excess = proven_channel_bounds(problem, W).distortion_excess
+    excess = channel_bounds(problem, W).distortion_excess
     guess = (excess - budget) / (excess - other_excess) if excess > budget else 0.0
     t = proven_weight(lambda t: proven((1 - t) * W + t * other) is not None, guess)
     W = (1 - t) * W + t * other
