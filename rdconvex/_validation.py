@@ -29,12 +29,13 @@ def check_units(units) -> str:
     return units
 
 
-def as_float_array(value, name: str, error) -> np.ndarray:
-    """``value`` as a float64 array, or ``error`` naming ``name`` when it is not numeric."""
+def as_float_array(value, name: str, error, copy: bool = True) -> np.ndarray:
+    """``value`` as a float64 array (a copy unless ``copy`` is False and it already is
+    one), or ``error`` naming ``name`` when it is not numeric."""
     if isinstance(value, (str, bytes)):
         raise error(f"{name} must be numeric, got the string {value!r}.")
     try:
-        arr = np.array(value, dtype=float)
+        arr = np.array(value, dtype=float, copy=True if copy else None)
     except (TypeError, ValueError) as exc:
         raise error(f"{name} must be an array of numbers: {exc}.") from None
     return arr
@@ -71,9 +72,10 @@ def check_pmf(p, name: str = "p_x", normalize: bool = False) -> np.ndarray:
     return p / total
 
 
-def check_distortion(d, n: int, name: str = "d") -> np.ndarray:
-    """Validate an ``n x m`` distortion matrix with entries in ``[0, +inf]``."""
-    d = as_float_array(d, name, InvalidDistortionError)
+def check_distortion(d, n: int, name: str = "d", copy: bool = True) -> np.ndarray:
+    """Validate an ``n x m`` distortion matrix with entries in ``[0, +inf]`` (a float64
+    copy, or the array itself when ``copy`` is False and no conversion is needed)."""
+    d = as_float_array(d, name, InvalidDistortionError, copy)
     if d.ndim != 2 or d.shape[0] != n or d.shape[1] == 0:
         raise InvalidDistortionError(
             f"{name} must be a 2-D array of shape (n, m) = ({n}, m) with m >= 1 "

@@ -21,6 +21,7 @@ problem classes evaluate.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -36,6 +37,63 @@ D_SNAP = 1e-12
 #: At D = D_min the slope is infinite; bounds and solvers use a finite slope large enough
 #: that pairs outside each row's argmin weigh less than exp(-LARGE_SLOPE_MARGIN).
 LARGE_SLOPE_MARGIN = 60.0
+
+
+#: Entries per row block of the passes over a full ``n x m`` matrix (32 MB of float64):
+#: large problems are swept block by block, never with full-size temporaries.
+BLOCK_ENTRIES = 1 << 22
+
+
+def row_blocks(n: int, m: int):
+    """Slices of consecutive rows holding about :data:`BLOCK_ENTRIES` entries each."""
+    rows = max(1, BLOCK_ENTRIES // max(1, m))
+    for start in range(0, n, rows):
+        yield slice(start, min(n, start + rows))
+
+
+def block_kernel(d: np.ndarray, row_min: np.ndarray, slope: float,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """``exp(-s (d - min_y d))`` of a block of rows (row minima given), in ``out`` if
+    given: 0 on forbidden pairs, entries below ``FLUSH`` flushed, never ``0 * inf``."""
+    out = np.empty(d.shape) if out is None else out[:d.shape[0]]
+    if slope == 0.0:
+        out[...] = np.isfinite(d)
+        return out
+    np.subtract(d, row_min[:, None], out=out)
+    out *= -slope
+    np.exp(out, out=out)
+    out[out < FLUSH] = 0.0
+    return out
+
+
+def kernel_rowsums(d: np.ndarray, row_min: np.ndarray, slope: float,
+                   q: np.ndarray) -> np.ndarray:
+    """``Z_x = sum_y q_y K_xy`` (``K`` the shifted kernel at ``slope``): on the outputs
+    ``q`` charges when they are few, else by row blocks."""
+    n, m = d.shape
+    support = np.flatnonzero(q > 0)
+    if 2 * support.size <= m:
+        return block_kernel(d[:, support], row_min, slope) @ q[support]
+    Z = np.empty(n)
+    buffer = np.empty((min(n, max(1, BLOCK_ENTRIES // max(1, m))), m))
+    for rows in row_blocks(n, m):
+        Z[rows] = block_kernel(d[rows], row_min[rows], slope, buffer) @ q
+    return Z
+
+
+def gallager_pass(p: np.ndarray, d: np.ndarray, row_min: np.ndarray, slope: float,
+                  Z: np.ndarray) -> np.ndarray:
+    """``c_y = sum_x p_x K_xy / Z_x`` for every output, ``K`` the shifted kernel at
+    ``slope``, in one pass over row blocks (``Z`` the rows' sums, from wherever ``q``
+    lives)."""
+    n, m = d.shape
+    weights = p / Z
+    c = np.zeros(m)
+    buffer = np.empty((min(n, max(1, BLOCK_ENTRIES // max(1, m))), m))
+    for rows in row_blocks(n, m):
+        K = block_kernel(d[rows], row_min[rows], slope, buffer)
+        c += weights[rows] @ K
+    return c
 
 
 def safe_log(x) -> np.ndarray:
@@ -154,14 +212,29 @@ def _dual_value_log(p, d, D, slope, q, row_min) -> float:
     return float(p @ log_c - log_M + slope * (p @ row_min - D))
 
 
+def _dual_value_blocks(p, d, D, slope, q) -> float:
+    """:func:`dual_value` without a kernel at hand: ``Z`` from the outputs ``q`` charges,
+    ``max_y c_y`` by one pass over row blocks (no ``n x m`` temporaries)."""
+    row_min = d.min(axis=1)
+    if not np.all(np.isfinite(row_min)):
+        return _dual_value_log(p, d, D, slope, q, row_min)
+    Z = kernel_rowsums(d, row_min, slope, q)
+    if not np.all(Z > UNDERFLOW):
+        return _dual_value_log(p, d, D, slope, q, row_min)
+    with np.errstate(over="ignore"):
+        M = float(np.max(gallager_pass(p, d, row_min, slope, Z)))
+    return float(-(p @ np.log(Z)) - np.log(M) + slope * (p @ row_min - D))
+
+
 def dual_value(p: np.ndarray, d: np.ndarray, D: float, slope: float, q,
                kernel: ShiftedKernel | None = None) -> float:
     """Csiszár's dual objective at ``(s, q)`` in float64 (see the module docstring).
 
     ``q`` is clipped and normalised first; ``kernel`` (the shifted kernel at ``slope``)
     may be passed to share it between calls."""
-    kernel = shifted_kernel(d, slope) if kernel is None else kernel
     q = normalised_pmf(q, d.shape[1])
+    if kernel is None:
+        return _dual_value_blocks(p, d, D, slope, q)
     K, _, row_min = kernel
     Z = K @ q if K is not None else None
     if Z is None or not np.all(Z > UNDERFLOW):
@@ -201,8 +274,13 @@ def ba_step(p: np.ndarray, d: np.ndarray, slope: float, q,
 
 def large_slope(d: np.ndarray, margin: float) -> float:
     """A slope so large that non-argmin pairs weigh less than ``exp(-margin)``: margin
-    over the smallest positive excess distortion ``d(x,y) - min_y' d(x,y')``."""
-    excess = d - d.min(axis=1, keepdims=True)
-    positive = excess[(excess > 0) & np.isfinite(excess)]
-    gap = float(positive.min()) if positive.size else 1.0
-    return margin / gap
+    over the smallest positive excess distortion ``d(x,y) - min_y' d(x,y')`` (row
+    blocks: no ``n x m`` temporaries)."""
+    gap = math.inf
+    for rows in row_blocks(*d.shape):
+        block = d[rows]
+        excess = block - block.min(axis=1, keepdims=True)
+        positive = excess[(excess > 0) & np.isfinite(excess)]
+        if positive.size:
+            gap = min(gap, float(positive.min()))
+    return margin / (gap if math.isfinite(gap) else 1.0)

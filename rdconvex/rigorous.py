@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import flint
 import numpy as np
 
+from .numerics import BLOCK_ENTRIES, row_blocks
+
 #: Unit roundoff of float64.
 U = 2.0 ** -53
 #: The smallest positive (subnormal) float64.
@@ -51,8 +53,6 @@ FUNCTION_ULPS = 4
 FUNCTION_REL = 2 * FUNCTION_ULPS * U
 #: Working precision (bits) of the O(n) ball arithmetic.
 PRECISION = 128
-#: Rows per block of the O(nm) passes (bounded temporary memory).
-BLOCK_ENTRIES = 1 << 22
 
 
 def gamma(k: int) -> float:
@@ -87,12 +87,6 @@ def arb_dot(a, b) -> flint.arb:
             if x != 0.0 and y != 0.0:
                 total += flint.arb(x) * flint.arb(y)
         return total
-
-
-def _blocks(n: int, m: int):
-    rows = max(1, BLOCK_ENTRIES // max(1, m))
-    for start in range(0, n, rows):
-        yield slice(start, min(n, start + rows))
 
 
 @dataclass(frozen=True)
@@ -183,6 +177,13 @@ class ShiftedProblem:
             value = math.nextafter(value, math.inf)
         return value
 
+    def distortion_allowance(self) -> float:
+        """The relative rounding allowance of :func:`distortion_bound` (twice its
+        a-priori relative error at ``m`` outputs): a channel whose float64 shifted
+        distortion is ``<= D' (1 - allowance)`` is proven ``<= D'``."""
+        m = self.excess.shape[1]
+        return 2.02 * (_rho(m) + self.rel + gamma(m + 1) + 2 * U)
+
     def __reduce__(self):
         # arb balls do not pickle: send them as enclosing decimal strings (arb's own
         # printing is an enclosure, and parsing one back is outward).
@@ -248,7 +249,7 @@ def dual_lower_bound(problem: ShiftedProblem, D_excess: flint.arb, slope: float,
     # log p (FUNCTION_REL), then + l (one rounding): both rounded up.
     log_weight = _upward(_upward(np.log(p), FUNCTION_REL) + log_c, 0.0)
     column = np.zeros(m)
-    for rows in _blocks(n, m):
+    for rows in row_blocks(n, m):
         with np.errstate(over="ignore", invalid="ignore"):
             column += np.exp(_exponent_upper(log_weight[rows], excess[rows], slope,
                                              problem.rel)).sum(axis=0)
@@ -285,19 +286,23 @@ def log_c_of(problem: ShiftedProblem, slope: float, q: np.ndarray,
         if np.all(Z > 1e-200):
             return -np.log(Z)  # d' has row minimum 0: no shift to undo
 
-    with np.errstate(divide="ignore"):
-        log_q = np.log(np.clip(q, 0.0, None))
-    if math.isinf(slope):
-        kernel = np.where(problem.excess == 0.0, 0.0, -np.inf)
-    else:
-        kernel = np.where(np.isfinite(problem.excess), -slope * np.where(
-            np.isfinite(problem.excess), problem.excess, 0.0), -np.inf)
-    log_c = -logsumexp(log_q[None, :] + kernel, axis=1)
+    q = np.clip(q, 0.0, None)
+    support = np.flatnonzero(q > 0)  # outputs without mass add exp(-inf) = 0
+    log_c = -logsumexp(np.log(q[support])[None, :] +
+                       _log_kernel(problem.excess[:, support], slope), axis=1)
     if not np.all(np.isfinite(log_c)):
         # q vanishes on every allowed output of some row: mix in uniform mass.
-        mixed = np.log((1.0 - 1e-12) * np.clip(q, 0.0, None) + 1e-12 / q.size)
-        log_c = -logsumexp(mixed[None, :] + kernel, axis=1)
+        mixed = np.log((1.0 - 1e-12) * q + 1e-12 / q.size)
+        log_c = -logsumexp(mixed[None, :] + _log_kernel(problem.excess, slope), axis=1)
     return log_c
+
+
+def _log_kernel(excess: np.ndarray, slope: float) -> np.ndarray:
+    """``-s d'`` (``-inf`` on forbidden pairs; at ``s = inf``, 0 on the minimisers)."""
+    if math.isinf(slope):
+        return np.where(excess == 0.0, 0.0, -np.inf)
+    return np.where(np.isfinite(excess), -slope * np.where(np.isfinite(excess), excess, 0.0),
+                    -np.inf)
 
 
 @dataclass(frozen=True)
@@ -317,6 +322,21 @@ def channel_bounds(problem: ShiftedProblem, w: np.ndarray) -> ChannelBounds:
     return ChannelBounds(rate_bound(problem, w), distortion, estimate)
 
 
+def _active(problem: ShiftedProblem, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(w, d')`` on the outputs ``w`` uses: a column of zeros adds exactly 0 to every
+    row sum, distortion and mutual-information term, so the bounds are those of the
+    columns that carry mass (copies of ``n x k``; the arrays themselves when ``k`` is
+    most of ``m``)."""
+    m = w.shape[1]
+    used = np.zeros(m, dtype=bool)
+    for block in row_blocks(*w.shape):
+        used |= np.any(w[block] != 0, axis=0)
+    if 2 * int(used.sum()) > m:
+        return w, problem.excess
+    columns = np.flatnonzero(used)
+    return w[:, columns], problem.excess[:, columns]
+
+
 def _normalised(w: np.ndarray) -> np.ndarray:
     """The float quotient ``W_f`` of the rows by their float sums; with ``rho`` of
     :func:`_rho`, ``|W_true / W_f - 1| <= rho`` (row sum gamma(m), quotient u; a quotient
@@ -332,12 +352,13 @@ def distortion_bound(problem: ShiftedProblem, w: np.ndarray) -> tuple[float, flo
     """``(upper, estimate)``: a float ``>=`` the shifted distortion ``E_W[d']`` of the
     channel ``W = w / rowsums`` (exact quotients), and its float64 estimate. Row blocks:
     O(block) temporary memory."""
-    p, excess = problem.p, problem.excess
+    p = problem.p
+    w, excess = _active(problem, w)
     n, m = w.shape
     if not np.any((w > 0) & (excess != 0)):  # on exact minimisers only: E = 0 exactly
         return 0.0, 0.0
     rows, largest = np.empty(n), 0.0
-    for block in _blocks(n, m):
+    for block in row_blocks(n, m):
         finite = np.where(np.isfinite(excess[block]), excess[block], 0.0)
         rows[block] = np.einsum("ij,ij->i", _normalised(w[block]), finite)
         largest = max(largest, float(finite.max()) if finite.size else 0.0)
@@ -367,10 +388,11 @@ def rate_bound(problem: ShiftedProblem, w: np.ndarray) -> float:
     has ``I = 0`` exactly. Two passes over row blocks: O(block) temporary memory.
     """
     p = problem.p
-    n, m = w.shape
     if np.all(w == w[:1]):
         return 0.0
-    blocks = list(_blocks(n, m))
+    w, _ = _active(problem, w)
+    n, m = w.shape
+    blocks = list(row_blocks(n, m))
     q = np.zeros(m)
     for block in blocks:
         q += p[block] @ _normalised(w[block])

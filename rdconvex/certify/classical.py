@@ -32,12 +32,14 @@ from scipy.optimize import minimize_scalar
 import flint
 
 from ..numerics import (
+    BLOCK_ENTRIES,
     LARGE_SLOPE_MARGIN,
     ba_step,
     dual_value,
     large_slope,
     min_distortion_channel,
     normalise_rows,
+    row_blocks,
     shifted_kernel,
 )
 from ..results import Certificate
@@ -72,12 +74,32 @@ class Certified(NamedTuple):
 
 def repair_channel(d: np.ndarray, channel) -> np.ndarray:
     """``channel`` made a float channel: finite, ``>= 0``, zero on forbidden pairs, rows
-    normalised (an empty row takes the minimum-distortion row)."""
+    normalised (an empty row takes the minimum-distortion row). A channel that is one
+    already (rows summing to 1 within ``1e-12``) is returned as it is, not copied."""
+    if _is_channel(d, channel):
+        return channel
     W = np.array(channel, dtype=float, copy=True)
     W[~np.isfinite(W)] = 0.0
     np.clip(W, 0.0, None, out=W)
     W[~np.isfinite(d)] = 0.0
     return normalise_rows(W, min_distortion_channel(d))
+
+
+def _is_channel(d: np.ndarray, channel) -> bool:
+    """Whether ``channel`` is a float64 array of ``d``'s shape, ``>= 0``, zero on
+    forbidden pairs, rows summing to 1 within ``1e-12`` (checked by row blocks)."""
+    if not (isinstance(channel, np.ndarray) and channel.dtype == np.float64
+            and channel.shape == d.shape):
+        return False
+    for rows in row_blocks(*d.shape):
+        W = channel[rows]
+        if not (np.all(W >= 0) and np.all(np.isfinite(W))):  # (NaN fails W >= 0)
+            return False
+        if np.any((W > 0) & np.isinf(d[rows])):
+            return False
+        if not np.all(np.abs(W.sum(axis=1) - 1.0) <= 1e-12):
+            return False
+    return True
 
 
 def _argmin_channel(problem: ShiftedProblem, W: np.ndarray) -> np.ndarray:
@@ -100,16 +122,17 @@ def feasible_channel(problem: ShiftedProblem, W: np.ndarray, D_excess):
     if bound <= budget:
         return W, bound, estimate
     low = _argmin_channel(problem, W)
-    t = 1.0 - budget / bound if bound > 0 else 1.0
-    step = 1e-15
+    # The mixture's distortion is (1 - t) times W's up to rounding: start just past
+    # the weight that closes the excess, double the margin until it is proven.
+    need = 1.0 - budget / bound if bound > 0 else 1.0
+    margin = 2.0 * problem.distortion_allowance()
     while True:
-        t = min(1.0, t)
+        t = min(1.0, need + margin)
         mixed = low if t == 1.0 else (1.0 - t) * W + t * low
         bound, estimate = distortion_bound(problem, mixed)
         if bound <= budget or t == 1.0:
             return mixed, bound, estimate
-        t += step * max(t, 1e-3)
-        step *= 4.0
+        margin *= 4.0
 
 
 #: Work budget (distortion entries x Blahut–Arimoto steps) for polishing a lower bound
@@ -137,7 +160,8 @@ def best_dual_point(problem: ShiftedProblem, D_excess: float, slope: float, q,
     less than 1e-14), then (if ``refine_slope`` and the estimate is still more than
     1e-13 below ``target``, e.g. the upper bound) a bounded 1-D search over ``s``."""
     excess = problem.excess
-    kernel = shifted_kernel(excess, slope) if kernel is None else kernel
+    if kernel is None and (polish or excess.size <= BLOCK_ENTRIES):
+        kernel = shifted_kernel(excess, slope)
     best_q, best = q, _estimate(problem, D_excess, slope, q, kernel)
     for _ in range(polish):
         q = ba_step(problem.p, excess, slope, q, kernel)
@@ -212,7 +236,9 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
             if max(_estimate(problem, D_float, steep, c, kernel) for c in candidates) > \
                     max(_estimate(problem, D_float, slope, c) for c in candidates):
                 slope = steep
-        kernel = shifted_kernel(problem.excess, slope)
+        # (a large problem is evaluated by row blocks instead of through an n x m kernel)
+        kernel = shifted_kernel(problem.excess, slope) \
+            if problem.excess.size <= BLOCK_ENTRIES else None
         start = max(candidates, key=lambda c: _estimate(problem, D_float, slope, c, kernel))
         s, c = best_dual_point(problem, D_float, slope, start, polish, refine_slope, kernel,
                                target=upper)

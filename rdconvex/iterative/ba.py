@@ -58,18 +58,11 @@ from .._validation import (
     check_rows_finite,
     check_scalar,
 )
-from ..atoms import channel_mutual_information, expected_distortion
 from ..errors import InfeasibleDistortionError, InvalidArgumentError
-from ..numerics import (
-    D_SNAP,
-    LARGE_SLOPE_MARGIN,
-    dual_value,
-    expand_rows,
-    large_slope,
-    shifted_kernel,
-)
+from ..numerics import D_SNAP, LARGE_SLOPE_MARGIN, expand_rows, large_slope
 from ..results import RawSolution, SolveInfo, Status
-from .ba_slope import BAProgress, Budget, Kernel, SlopeSolver
+from .ba_columns import LARGE, WorkingSetSolver
+from .ba_slope import BAProgress, Budget, SlopeSolver
 
 __all__ = ["BAProgress", "DEFAULT_MAX_ITER", "DEFAULT_TOL", "blahut_arimoto",
            "blahut_arimoto_distortion"]
@@ -81,7 +74,7 @@ DEFAULT_MAX_ITER = 100_000
 #: Slope searches give up after this many slope solves (the answer stays certified).
 MAX_SLOPE_SOLVES = 200
 
-_OPTIONS = {"screening", "newton", "acceleration", "initial_slope"}
+_OPTIONS = {"screening", "newton", "acceleration", "initial_slope", "working_set"}
 
 
 class DistortionSearch:
@@ -110,11 +103,8 @@ class DistortionSearch:
     def solve_at_D_min(self, tol) -> tuple[np.ndarray, float, np.ndarray, bool]:
         """Only argmin pairs may carry mass: minimise I(X;Y) over them (slope-0 BA on
         the argmin pattern). Returns channel, slope (large, for the bound), q, converged."""
-        tied = np.isfinite(self.d) & (self.d <= self.slopes.row_min[:, None])
-        kernel = Kernel(np.where(tied, 0.0, np.inf), 0.0)
-        point = self.slopes.solve_slope(kernel, tol=tol)
-        return (self.slopes.channel(kernel, point.q), large_slope(self.d, LARGE_SLOPE_MARGIN),
-                point.q, point.converged)
+        channel, q, converged = self.slopes.at_D_min(tol)
+        return channel, large_slope(self.d, LARGE_SLOPE_MARGIN), q, converged
 
     def initial_slope(self, D: float) -> float:
         width = D - self.D_min
@@ -135,7 +125,7 @@ class DistortionSearch:
         best = None
         while solves < MAX_SLOPE_SOLVES and not self.budget.exhausted:
             solves += 1
-            kernel = Kernel(self.d, s)
+            kernel = self.slopes.kernel(s)
             point = self.slopes.solve_slope(kernel, warm_q, warm_set, tol=inner,
                                             derivative=True)
             if point.distortion > D:
@@ -219,7 +209,8 @@ class DistortionSearch:
 
 @dataclass
 class _Setup:
-    """Validated inputs of one public solve, reduced to positive-probability symbols."""
+    """Validated inputs of one public solve, reduced to positive-probability symbols
+    (``d`` is the caller's array itself when every symbol has positive probability)."""
 
     p_full: np.ndarray
     d_full: np.ndarray
@@ -229,12 +220,24 @@ class _Setup:
     tol: float
     options: dict
     budget: Budget
-    slopes: SlopeSolver
+
+    @property
+    def large(self) -> bool:
+        """Solved by column generation (:mod:`rdconvex.iterative.ba_columns`)."""
+        choice = self.options.get("working_set", "auto")
+        if choice == "auto":
+            return self.d.size > LARGE and self.options.get("screening", True)
+        return bool(choice)
+
+    def slope_solver(self) -> SlopeSolver | WorkingSetSolver:
+        """The solver of one slope: on working sets of outputs for large problems."""
+        kind = WorkingSetSolver if self.large else SlopeSolver
+        return kind(self.p, self.d, self.budget, self.options)
 
 
 def _prepare(p, d, tol, max_iter, solver_options, callback) -> _Setup:
     p = check_pmf(p, "p")
-    d = check_distortion(d, p.size, "d")
+    d = check_distortion(d, p.size, "d", copy=False)  # read only: no copy of a big d
     check_rows_finite(d, p, "d")
     check_iteration_args(tol, max_iter)
     tol = DEFAULT_TOL if tol is None else float(tol)
@@ -242,8 +245,9 @@ def _prepare(p, d, tol, max_iter, solver_options, callback) -> _Setup:
     options = _check_options(solver_options)
     keep = p > 0
     budget = Budget(max_iter, callback)
-    return _Setup(p, d, np.flatnonzero(keep), p[keep], d[keep], tol, options, budget,
-                  SlopeSolver(p[keep], d[keep], budget, options))
+    if keep.all():
+        return _Setup(p, d, np.arange(p.size), p, d, tol, options, budget)
+    return _Setup(p, d, np.flatnonzero(keep), p[keep], d[keep], tol, options, budget)
 
 
 def _check_options(solver_options) -> dict:
@@ -253,6 +257,10 @@ def _check_options(solver_options) -> dict:
         raise InvalidArgumentError(
             f"solver_options {sorted(unknown)} are not options of 'ba'; known: "
             f"{sorted(_OPTIONS)}.")
+    if options.get("working_set", "auto") not in ("auto", True, False):
+        raise InvalidArgumentError(
+            f"solver_options['working_set']={options['working_set']!r}: use 'auto', True "
+            "or False.")
     acceleration = options.get("acceleration", "squarem")
     if acceleration not in ("squarem", None, "none"):
         raise InvalidArgumentError(
@@ -272,20 +280,6 @@ def _status(gap, tol, budget, slope_times_D, message):
         message + f"; tol {tol:.1e} not reached when the search stalled (float64 rounding "
         f"of slope * D = {slope_times_D:.3g} nats alone limits the gap to about "
         f"{np.finfo(float).eps * abs(slope_times_D):.0e})")
-
-
-def _certified_gap(p, d, D, channel, slope, q) -> float:
-    """The gap between the channel's rate and the float64 dual bound at ``(s, q)`` (or at
-    the channel's own output pmf): the stopping test; the certificate itself is computed
-    once, by :mod:`rdconvex.certify`, on the returned point."""
-    upper = channel_mutual_information(p, channel)
-    if upper <= 0.0:
-        return 0.0
-    slope = float(slope) if np.isfinite(slope) else 0.0
-    kernel = shifted_kernel(d, slope)
-    lower = max(dual_value(p, d, D, slope, q, kernel),
-                dual_value(p, d, D, slope, p @ channel, kernel), 0.0)
-    return upper - lower
 
 
 def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, output_pmf=None,
@@ -318,7 +312,10 @@ def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, outpu
         Warm start.
     solver_options : dict, optional
         ``screening`` (bool, default True), ``newton`` (bool, default True),
-        ``acceleration`` (``"squarem"`` or None).
+        ``acceleration`` (``"squarem"`` or None), ``working_set`` (``"auto"``, the
+        default, True or False: solve on a growing working set of outputs, touching
+        the full matrix only in one blockwise check per slope; ``"auto"`` does so
+        above 2^23 distortion entries, see :mod:`rdconvex.iterative.ba_columns`).
 
     Returns
     -------
@@ -342,25 +339,26 @@ def blahut_arimoto(p, d, slope, *, tol=None, max_iter=None, callback=None, outpu
     start = time.perf_counter()
     setup = _prepare(p, d, tol, max_iter, solver_options, callback)
     slope = check_scalar(slope, "slope", minimum=0.0)
-    p, d, tol, budget, slopes = setup.p, setup.d, setup.tol, setup.budget, setup.slopes
-    kernel = Kernel(d, slope)
+    p, d, tol, budget = setup.p, setup.d, setup.tol, setup.budget
+    slopes = setup.slope_solver()
+    kernel = slopes.kernel(slope)
     q0 = None if output_pmf is None else np.asarray(output_pmf, dtype=float)
     target = 0.5 * tol
     point = slopes.solve_slope(kernel, q0, tol=target)
     while True:
         channel = slopes.channel(kernel, point.q)
-        distortion = expected_distortion(p, channel, d)
-        gap = _certified_gap(p, d, distortion, channel, slope, point.q)
+        distortion = point.distortion
+        gap = slopes.gap(None, channel, slope, point.q)
         if gap <= tol or budget.exhausted or target < 1e-15:
             break
         target *= 0.1  # rounding between the estimate and the certificate: go tighter
         point = slopes.solve_slope(kernel, point.q, point.support, tol=target)
-    message = (f"certified gap {gap:.2e} nats at slope {slope:.6g}; support "
-               f"{point.support.size} of {d.shape[1]} outputs, {d.shape[1] - point.alive} "
-               f"certified unused")
+    message = (f"certified gap {gap:.2e} nats at slope {slope:.6g}; "
+               + slopes.describe(point))
     status, message = _status(gap, tol, budget, slope * distortion, message)
     info = SolveInfo(status, budget.used, time.perf_counter() - start, message)
-    channel = expand_rows(channel, setup.support, setup.d_full, slope, point.q)
+    channel = expand_rows(slopes.full_channel(channel), setup.support, setup.d_full, slope,
+                          point.q)
     return RawSolution(channel, slope, point.q, info)
 
 
@@ -414,7 +412,7 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
     setup = _prepare(p, d, tol, max_iter, solver_options, callback)
     D = check_scalar(D, "D")
     p, d, tol, budget = setup.p, setup.d, setup.tol, setup.budget
-    search = DistortionSearch(setup.slopes)
+    search = DistortionSearch(setup.slope_solver())
     options = setup.options
     # Windows relative to the problem's own scale (never to 1): D_max - D_min, or the
     # smallest positive excess distortion when D_max is infinite.
@@ -433,13 +431,13 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
         status = Status.OPTIMAL
     elif D <= search.D_min + window:
         channel, slope_out, q, converged = search.solve_at_D_min(0.5 * tol)
-        gap = _certified_gap(p, d, search.D_min, channel, slope_out, q)
+        gap = search.slopes.gap(search.D_min, channel, slope_out, q)
         status, message = _status(gap, tol, budget, 0.0,
                                   f"D = D_min: argmin pairs only; certified gap {gap:.2e} nats")
     else:
         channel, slope_out, q, converged, solves = search.solve_distortion(
             D, tol, initial, q0)
-        gap = _certified_gap(p, d, D, channel, slope_out, q)
+        gap = search.slopes.gap(D, channel, slope_out, q)
         retries = 0
         while gap > tol and not budget.exhausted and retries < 3:
             # The linear-space estimate and the log-space certificate disagree at the
@@ -448,10 +446,13 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
             channel, slope_out, q, converged, more = search.solve_distortion(
                 D, tol * 0.1 ** retries, slope_out, q)
             solves += more
-            gap = _certified_gap(p, d, D, channel, slope_out, q)
+            gap = search.slopes.gap(D, channel, slope_out, q)
         message = (f"certified gap {gap:.2e} nats at D={D:.10g} after {solves} slope "
-                   f"solve{'s' * (solves != 1)}; slope {slope_out:.6g}")
+                   f"solve{'s' * (solves != 1)}; slope {slope_out:.6g}; "
+                   + search.slopes.describe_search())
         status, message = _status(gap, tol, budget, slope_out * D, message)
     info = SolveInfo(status, budget.used, time.perf_counter() - start, message)
-    channel = expand_rows(channel, setup.support, setup.d_full, slope_out, q)
+    channel = expand_rows(search.slopes.full_channel(channel), setup.support, setup.d_full,
+                          slope_out, q)
     return RawSolution(channel, slope_out, q, info)
+

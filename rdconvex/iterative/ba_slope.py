@@ -53,7 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..numerics import FLUSH, UNDERFLOW, finite_part, row_minima, shifted_kernel
+from ..atoms import channel_mutual_information, expected_distortion
+from ..numerics import FLUSH, UNDERFLOW, dual_value, finite_part, row_minima, shifted_kernel
 from .ba_newton import NEWTON_BUDGET, distortion_derivative, projected_newton
 
 #: After the sweeps, outputs with q_y >= IN_PLAY * max q form the working set.
@@ -392,6 +393,43 @@ class SlopeSolver:
                                                      ds[:, strict])
         return SlopePoint(s, q, log_M, objective, self.D_min, distortion, rate,
                           slope_derivative, support, converged, int(alive.sum()), kernel)
+
+    def at_D_min(self, tol: float) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Only argmin pairs may carry mass: minimise I(X;Y) over them (slope-0 BA on
+        the argmin pattern). Returns channel, q, converged."""
+        tied = np.isfinite(self.d) & (self.d <= self.row_min[:, None])
+        kernel = Kernel(np.where(tied, 0.0, np.inf), 0.0)
+        point = self.solve_slope(kernel, tol=tol)
+        return self.channel(kernel, point.q), point.q, point.converged
+
+    def kernel(self, slope: float) -> Kernel:
+        return Kernel(self.d, slope)
+
+    def full_channel(self, channel: np.ndarray) -> np.ndarray:
+        return channel
+
+    def describe_search(self) -> str:
+        return f"{self.m} outputs"
+
+    def describe(self, point: SlopePoint) -> str:
+        return (f"support {point.support.size} of {self.m} outputs, "
+                f"{self.m - point.alive} certified unused")
+
+    def gap(self, D: float | None, channel: np.ndarray, slope: float, q) -> float:
+        """The gap between the channel's rate and the float64 dual bound at ``(s, q)``
+        (or at the channel's own output pmf), at ``D`` (None: the channel's own
+        distortion): the stopping test; the certificate itself is computed once, by
+        :mod:`rdconvex.certify`, on the returned point."""
+        p, d = self.p, self.d
+        upper = channel_mutual_information(p, channel)
+        if upper <= 0.0:
+            return 0.0
+        D = expected_distortion(p, channel, d) if D is None else D
+        slope = float(slope) if np.isfinite(slope) else 0.0
+        kernel = shifted_kernel(d, slope)
+        lower = max(dual_value(p, d, D, slope, q, kernel),
+                    dual_value(p, d, D, slope, p @ channel, kernel), 0.0)
+        return upper - lower
 
     def channel(self, kernel: Kernel, q: np.ndarray) -> np.ndarray:
         """The Blahut–Arimoto channel ``W(y|x) = q_y K(x,y) / (Kq)_x``."""

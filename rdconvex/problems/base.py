@@ -24,7 +24,7 @@ from ..errors import (
     InfeasibleDistortionError,
     InvalidArgumentError,
 )
-from ..numerics import expand_rows, finite_part
+from ..numerics import expand_rows
 from ..results import DEFAULT_GAP_TOL, Certificate, Proof, RawSolution, Result, SolveInfo, Status
 from ..rigorous import ShiftedProblem, in_bits
 
@@ -87,14 +87,16 @@ class Source:
         p_full.flags.writeable = False
         d_full.flags.writeable = False
         support = np.flatnonzero(p_full > 0)
-        p, d = p_full[support], d_full[support]
+        if support.size == p_full.size:  # the common case: no copy of a big d
+            p, d = p_full, d_full
+        else:
+            p, d = p_full[support], d_full[support]
         if likelihood is None:
             exact = ShiftedProblem.from_distortion(p, d)
         else:
             exact = ShiftedProblem.from_likelihood(p, likelihood[support])
         D_min = exact.d_min_float()
-        column_mean = p @ finite_part(d)
-        column_mean[np.any(~np.isfinite(d), axis=0)] = np.inf
+        column_mean = p @ d  # every p > 0: inf exactly where a column forbids some x
         best = int(np.argmin(column_mean))
         return cls(p_full, d_full, support, p, d, D_min, float(column_mean[best]), best,
                    exact, likelihood)
@@ -103,6 +105,13 @@ class Source:
         """``D - D_min`` (nats) to float precision *relative to itself* (the exact
         ``D_min``, not its rounding): the target solvers get on shifted data."""
         return float(self.exact.excess_of(D).mid())
+
+    def provable_excess(self, D: float) -> float:
+        """The target an iterative solver is given: :meth:`excess` less the rounding
+        allowance of the certificate's distortion bound
+        (:meth:`~rdconvex.rigorous.ShiftedProblem.distortion_allowance`), so that a
+        channel meeting it in float64 is *proven* to meet ``D`` as it is."""
+        return max(0.0, self.excess(D) * (1.0 - self.exact.distortion_allowance()))
 
     def at_D_min(self, D: float) -> bool:
         """Whether ``D`` is exactly ``D_min`` (:meth:`ShiftedProblem.position`)."""

@@ -180,7 +180,7 @@ class RateDistortion(SourceProblem):
         else:  # on shifted data (d - row minima, D - D_min): offsets never meet slopes
             raw = adapter.solve_rate_distortion(src.p, src.exact.excess,
                                                 D=None if D_int is None
-                                                else max(0.0, src.excess(D_int)),
+                                                else src.provable_excess(D_int),
                                                 slope=slope_int, tol=tol, max_iter=max_iter,
                                                 solver_options=solver_options,
                                                 callback=callback, warm_start=warm_start)
