@@ -178,6 +178,8 @@ class WorkingSetSolver:
     def full_channel(self, channel: np.ndarray) -> np.ndarray:
         """A channel on ``S`` as the ``n x m`` array (zero off ``S``), filled row block by
         row block."""
+        if channel.shape[1] == self.m:  # already on every output (e.g. D >= D_max)
+            return channel
         full = np.zeros((self.n, self.m))
         for rows in row_blocks(self.n, self.m):
             full[rows][:, self.S] = channel[rows]  # (10x faster than full[rows, S] = ...)

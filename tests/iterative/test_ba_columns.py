@@ -150,3 +150,13 @@ def test_a_channel_is_certified_without_a_copy():
     assert repair_channel(d, W) is W
     W[0, 0] = -1e-3  # not a channel: repaired on a copy
     assert repair_channel(d, W) is not W
+
+
+def test_iterative_core_at_and_beyond_D_max():
+    """The public core on working sets returns the constant output beyond D_max."""
+    from rdconvex.iterative.ba import blahut_arimoto_distortion
+
+    p, d = _instance(40, 60, 4)
+    raw = blahut_arimoto_distortion(p, d, D=10.0, solver_options=ON)
+    assert raw.channel.shape == (40, 60)
+    assert np.all(raw.channel == raw.channel[:1]) and raw.info.status == "optimal"

