@@ -6,10 +6,11 @@ Each :class:`Divergence` keeps in one place what the rest of the package needs o
 * :meth:`Divergence.constraints` — the DCP constraint ``gamma(p, q) <= Gamma`` on the
   output pmf variable ``q`` (convex in ``q``), with its plain-text and LaTeX rows;
 * :meth:`Divergence.value` — ``gamma(p, q)`` in float64;
-* :meth:`Divergence.support_bound` — an upper bound on the support function
-  ``sigma(c) = max {c^T q : q in simplex, gamma(p, q) <= Gamma}`` of the divergence
-  ball (what the lower bound of :mod:`rdconvex.certify.perception` needs);
 * ``text``/``latex`` and ``information_units`` (``Gamma`` is in nats/bits: the two KL).
+
+The support function of the divergence ball, which the lower bound of ``R(D, Gamma)``
+needs, is bounded with outward rounding in :mod:`rdconvex.certify.perception_support`
+(a proven Lagrangian dual per divergence, in ``arb``).
 
 ===============  ===========================================================  ========
 name             definition (``p`` = source pmf, ``q`` = output pmf)          DCP form
@@ -35,8 +36,7 @@ from typing import NamedTuple
 
 import cvxpy as cp
 import numpy as np
-from scipy.optimize import minimize, minimize_scalar
-from scipy.special import logsumexp, rel_entr
+from scipy.special import rel_entr
 
 from .information import kl_divergence
 
@@ -56,23 +56,6 @@ class DivergenceBlock(NamedTuple):
     rows: list
     variables: dict
     variable_text: dict
-
-
-def _bounded_min(fun, lo, hi, extra=()):
-    """Smallest value of ``fun`` seen over a bounded golden-section search in
-    ``[lo, hi]`` plus the points ``extra`` (every evaluation is a valid bound)."""
-    seen = [fun(x) for x in (lo, hi, *extra)]
-    res = minimize_scalar(fun, bounds=(lo, hi), method="bounded",
-                          options={"xatol": 1e-12 * max(1.0, abs(hi - lo)), "maxiter": 500})
-    seen.append(float(res.fun))
-    seen = [v for v in seen if np.isfinite(v) or v == -math.inf]
-    return min(seen) if seen else math.inf
-
-
-def _zero_max(p, c) -> float:
-    """Largest finite ``c_y`` over outputs with ``p_y = 0``."""
-    mask = (p <= 0) & np.isfinite(c)
-    return float(np.max(c[mask])) if np.any(mask) else -math.inf
 
 
 class Divergence(abc.ABC):
@@ -98,12 +81,6 @@ class Divergence(abc.ABC):
     @abc.abstractmethod
     def value(self, p, q, *, ground=None, plan=None) -> float:
         """``gamma(p, q)`` in float64 (nats for the KL divergences)."""
-
-    @abc.abstractmethod
-    def support_bound(self, p, c, Gamma: float, ground=None) -> float:
-        """An upper bound on ``max {c^T q : q in simplex, gamma(p, q) <= Gamma}``, for
-        ``Gamma > 0`` and ``c`` shifted so its largest usable entry is 0 (``-inf``
-        entries allowed). Any dual point of that small program bounds it."""
 
 
 class ExpressionDivergence(Divergence):
@@ -141,26 +118,6 @@ class TotalVariation(ExpressionDivergence):
     def value(self, p, q, *, ground=None, plan=None):
         return float(0.5 * np.sum(np.abs(np.asarray(p, float) - np.asarray(q, float))))
 
-    def support_bound(self, p, c, Gamma, ground=None):
-        """Exact: move ``min(Gamma, 1 - p_top)`` mass from the smallest ``c`` to the
-        largest (a greedy mass move)."""
-        q = p.copy()
-        top = int(np.argmax(np.where(np.isfinite(c), c, -np.inf)))
-        budget = min(Gamma, 1.0 - p[top])
-        for y in np.argsort(c, kind="stable"):
-            if budget <= 0:
-                break
-            if y == top or p[y] == 0:
-                continue
-            move = min(p[y], budget)
-            q[y] -= move
-            q[top] += move
-            budget -= move
-        mass = q > 0
-        if np.any(mass & ~np.isfinite(c)):
-            return -math.inf
-        return float(q[mass] @ c[mass])
-
 
 class KL(ExpressionDivergence):
     name = "kl"
@@ -175,23 +132,6 @@ class KL(ExpressionDivergence):
     def value(self, p, q, *, ground=None, plan=None):
         # KL >= 0; a float sum of rel_entr terms can land a few ulps below it.
         return max(0.0, float(np.sum(rel_entr(np.asarray(p, float), np.asarray(q, float)))))
-
-    def support_bound(self, p, c, Gamma, ground=None):
-        """``alpha - exp(sum_y p_y log(alpha - c_y) - Gamma)`` for ``alpha > max c`` (the
-        multiplier of the divergence eliminated in closed form)."""
-        pos = p > 0
-        if np.any(pos & ~np.isfinite(c)):
-            return -math.inf
-        alpha_min = float(np.max(c[pos]))
-        zero_max = _zero_max(p, c)
-
-        def value(u):
-            alpha = alpha_min + math.exp(u)
-            if alpha < zero_max:
-                return math.inf
-            return alpha - math.exp(float(p[pos] @ np.log(alpha - c[pos])) - Gamma)
-
-        return _bounded_min(value, -40.0, 40.0)
 
 
 class ReverseKL(ExpressionDivergence):
@@ -208,17 +148,6 @@ class ReverseKL(ExpressionDivergence):
     def value(self, p, q, *, ground=None, plan=None):
         return max(0.0, float(np.sum(rel_entr(np.asarray(q, float), np.asarray(p, float)))))
 
-    def support_bound(self, p, c, Gamma, ground=None):
-        """Donsker–Varadhan: ``eta Gamma + eta log sum_y p_y e^{c_y / eta}``, ``eta > 0``."""
-        pos = p > 0
-        log_p = np.log(p[pos])
-
-        def value(u):
-            eta = math.exp(u)
-            return eta * Gamma + eta * float(logsumexp(log_p + c[pos] / eta))
-
-        return _bounded_min(value, -40.0, 40.0)
-
 
 class Hellinger(ExpressionDivergence):
     name = "hellinger"
@@ -233,23 +162,6 @@ class Hellinger(ExpressionDivergence):
         # The squared-difference form: 1 - sum sqrt(p q) cancels for q near p.
         p, q = np.asarray(p, float), np.asarray(q, float)
         return float(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2))
-
-    def support_bound(self, p, c, Gamma, ground=None):
-        """``alpha - (1 - Gamma)^2 / sum_y p_y / (alpha - c_y)`` for ``alpha > max c``."""
-        if Gamma >= 1.0:
-            return 0.0
-        finite = (p > 0) & np.isfinite(c)
-        alpha_min = float(np.max(c[finite]))
-        zero_max = _zero_max(p, c)
-
-        def value(u):
-            alpha = alpha_min + math.exp(u)
-            if alpha < zero_max:
-                return math.inf
-            S = float(np.sum(p[finite] / (alpha - c[finite])))
-            return alpha - (1.0 - Gamma) ** 2 / S
-
-        return _bounded_min(value, -40.0, 40.0)
 
 
 class ChiSquared(ExpressionDivergence):
@@ -268,29 +180,6 @@ class ChiSquared(ExpressionDivergence):
         if np.any(q[~pos] > 0):
             return math.inf
         return float(np.sum((q[pos] - p[pos]) ** 2 / p[pos]))
-
-    def support_bound(self, p, c, Gamma, ground=None):
-        """``alpha + eta Gamma + sum_y max_{q_y >= 0} [(c_y - alpha) q_y - eta (q_y -
-        p_y)^2 / p_y]`` minimised over ``(eta > 0, alpha)`` (Nelder–Mead)."""
-        pos = p > 0
-        pp, cc = p[pos], c[pos]
-        finite = np.isfinite(cc)
-
-        def value(x):
-            eta, alpha = math.exp(x[0]), x[1]
-            gain = np.where(finite, cc - alpha, -np.inf)
-            q_hat = pp + pp * gain / (2.0 * eta)
-            safe_gain = np.where(finite, gain, 0.0)
-            inner = np.where(q_hat >= 0, pp * safe_gain + pp * safe_gain ** 2 / (4.0 * eta),
-                             -eta * pp)
-            return alpha + eta * Gamma + float(np.sum(inner))
-
-        mean = float(pp[finite] @ cc[finite]) if np.all(finite) else 0.0
-        var = float(pp[finite] @ (cc[finite] - mean) ** 2) if np.all(finite) else 1.0
-        start = np.array([math.log(math.sqrt(max(var, 1e-300) / (4.0 * Gamma))), mean])
-        res = minimize(value, start, method="Nelder-Mead",
-                       options={"xatol": 1e-13, "fatol": 1e-15, "maxiter": 4000})
-        return min(value(start), value(res.x))
 
 
 class Wasserstein(Divergence):
@@ -339,22 +228,6 @@ class Wasserstein(Divergence):
         if np.any(mass & ~np.isfinite(ground)):
             return math.inf
         return float(np.sum(plan[mass] * ground[mass]))
-
-    def support_bound(self, p, c, Gamma, ground=None):
-        """``eta Gamma + sum_x p_x max_y (c_y - eta c(x, y))`` for ``eta >= 0``."""
-        rows = p > 0
-        cost = np.asarray(ground, dtype=float)[rows]
-        allowed = np.isfinite(cost) & np.isfinite(c)[None, :]
-        p_rows = p[rows]
-
-        def value(eta):
-            gain = np.where(allowed, c[None, :] - eta * np.where(allowed, cost, 0.0), -np.inf)
-            return eta * Gamma + float(p_rows @ gain.max(axis=1))
-
-        positive = cost[allowed & (cost > 0)]
-        spread = float(np.max(c[np.isfinite(c)]) - np.min(c[np.isfinite(c)]))
-        hi = spread / float(positive.min()) if positive.size and spread > 0 else 1.0
-        return _bounded_min(value, 0.0, max(hi, 1e-12))
 
 
 #: Every divergence by name, in the order the docs list them.
