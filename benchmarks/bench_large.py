@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_dask  # noqa: E402  (sets one BLAS thread before numpy loads)
+
 DENSE_CHILD = r"""
 import json, resource, sys, time, warnings
 import numpy as np
@@ -86,17 +88,45 @@ def dense_rows(sizes, baseline: str, limit: float) -> list[str]:
     return rows
 
 
+def dask_rows(count: int, size: int, repeat: int) -> list[str]:
+    """The serial loop and a 2-worker dask LocalCluster (chunks of 10 problems) on the
+    same ``count`` instances, best of ``repeat`` rounds each."""
+    problems, targets = bench_dask.instances(count, size, 0.3)
+    best, answers = {}, {}
+    with bench_dask.executors(2) as (_, dask, _, startup):
+        for _ in range(repeat):
+            for name, executor, chunks in (("serial loop", None, 1),
+                                           ("dask, 2 local workers", dask, 10)):
+                seconds, answers[name] = bench_dask.timed_sweep(problems, targets, executor,
+                                                                chunks)
+                best[name] = min(best.get(name, float("inf")), seconds)
+    rows = []
+    for name in best:
+        gap = max(r.certificate.gap for r in answers[name])
+        same = bench_dask.identical(answers[name], answers["serial loop"])
+        ratio = f"{best['serial loop'] / best[name]:.2f}× the serial loop" + (
+            f" (cluster start-up {startup:.1f} s apart)" if name != "serial loop" else "")
+        rows.append(f"| sweep of {count} × ({size}×{size}) | {name} | {best[name]:.1f} s | "
+                    f"| {gap:.1e} | {ratio}{'' if same else ', ANSWERS DIFFER'} |")
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dense", type=int, nargs="*", default=[1000, 2000, 5000, 10000])
     parser.add_argument("--baseline", default="a4efd2a")
     parser.add_argument("--limit", type=float, default=400.0)
+    parser.add_argument("--sweep", type=int, default=200, help="instances in the dask sweep")
+    parser.add_argument("--skip-dask", action="store_true")
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}; one BLAS thread per process\n")
     print("| problem | method | time | peak memory | certified gap (nats) | same-run ratio |")
     print("|---|---|---|---|---|---|")
     for row in dense_rows(args.dense, args.baseline, args.limit):
         print(row, flush=True)
+    if not args.skip_dask:
+        for row in dask_rows(args.sweep, 100, 2):
+            print(row, flush=True)
 
 
 if __name__ == "__main__":
