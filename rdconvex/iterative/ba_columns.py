@@ -47,12 +47,18 @@ MAX_ROUNDS = 30
 
 
 class SetKernel:
-    """The kernel of one slope on the working set it was solved on (``n x |S|``)."""
+    """The kernel of one slope on a working set ``S`` (``n x |S|``, formed when first
+    needed: the first working set is picked at the first solve)."""
 
-    def __init__(self, d_S: np.ndarray, slope: float, S: np.ndarray):
-        self.slope = float(slope)
-        self.S = S
-        self.restricted = Kernel(d_S, slope)
+    def __init__(self, d: np.ndarray, slope: float, S: np.ndarray):
+        self.d, self.slope, self.S = d, float(slope), S
+        self._restricted = None
+
+    @property
+    def restricted(self) -> Kernel:
+        if self._restricted is None:
+            self._restricted = Kernel(self.d[:, self.S], self.slope)
+        return self._restricted
 
 
 class WorkingSetSolver:
@@ -98,7 +104,13 @@ class WorkingSetSolver:
             return gallager_pass(self.p, self.d, kernel.row_min, kernel.slope, Z)
 
     # ------------------------------------------------------------ working sets
-    def _start(self, slope: float) -> None:
+    def _start(self, slope: float, q0) -> None:
+        """The first working set: the support of a warm start, else the heaviest
+        outputs after :data:`FIRST_SWEEPS` full sweeps."""
+        if q0 is not None and np.any(q0 > 0):
+            S = np.flatnonzero(q0 > 0)
+            self._set(np.union1d(S, self._uncovered(S)))
+            return
         q = self._sweeps(slope, FIRST_SWEEPS)
         k = min(self.m, FIRST_SET)
         S = np.argpartition(-q, k - 1)[:k] if k < self.m else np.arange(self.m)
@@ -125,19 +137,19 @@ class WorkingSetSolver:
 
     # ------------------------------------------- the SlopeSolver interface
     def kernel(self, slope: float) -> SetKernel:
-        if not self.S.size:
-            self._start(slope)
-        return SetKernel(self.d[:, self.S], slope, self.S)
+        return SetKernel(self.d, slope, self.S)
 
     def solve_slope(self, kernel: SetKernel, q0=None, working=None, *, tol: float,
                     derivative=False) -> SlopePoint:
         """:meth:`SlopeSolver.solve_slope` on the working set, grown until no output
         outside it violates Gallager's condition (or the rounds run out)."""
         q = None if q0 is None else np.asarray(q0, dtype=float)
+        if not self.S.size:
+            self._start(kernel.slope, q)
         for _ in range(MAX_ROUNDS):
             self.rounds += 1
             if kernel.S is not self.S:
-                kernel = SetKernel(self.d[:, self.S], kernel.slope, self.S)
+                kernel = SetKernel(self.d, kernel.slope, self.S)
             q_S = None if q is None or not np.any(q[self.S] > 0) else q[self.S]
             point = self._solver.solve_slope(kernel.restricted, q_S, tol=tol,
                                              derivative=derivative)
@@ -172,7 +184,7 @@ class WorkingSetSolver:
     def channel(self, kernel: SetKernel, q: np.ndarray) -> np.ndarray:
         """The Blahut–Arimoto channel of ``q`` at the kernel's slope, on the current
         ``S`` (``n x |S|``; :meth:`full_channel` expands it)."""
-        restricted = SetKernel(self.d[:, self.S], kernel.slope, self.S).restricted
+        restricted = SetKernel(self.d, kernel.slope, self.S).restricted
         return self._solver.channel(restricted, q[self.S])
 
     def full_channel(self, channel: np.ndarray) -> np.ndarray:

@@ -160,3 +160,15 @@ def test_iterative_core_at_and_beyond_D_max():
     raw = blahut_arimoto_distortion(p, d, D=10.0, solver_options=ON)
     assert raw.channel.shape == (40, 60)
     assert np.all(raw.channel == raw.channel[:1]) and raw.info.status == "optimal"
+
+
+def test_curve_warm_starts_on_working_sets():
+    """A curve warm-starts each point from the last: the working set starts from the
+    warm output pmf's support, and every point matches the whole-matrix curve."""
+    p, d = _instance(100, 250, 21)
+    prob = rdc.RateDistortion(p, d)
+    columns = prob.curve(num=6, solver="ba", solver_options=ON)
+    whole = prob.curve(num=6, solver="ba", solver_options={"working_set": False})
+    assert np.all(columns.gap <= 1e-9)
+    assert np.all(columns.lower <= whole.upper + 1e-12)
+    assert np.all(whole.lower <= columns.upper + 1e-12)
