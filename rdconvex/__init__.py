@@ -28,6 +28,8 @@ from ._version import __version__  # noqa: E402
 # and lets each family live in its own module).
 _LAZY = {
     "Curve": "rdconvex.results",
+    "GridSource": "rdconvex.problems.grid",
+    "GridResult": "rdconvex.problems.grid",
     "verify": "rdconvex.verification",
     "Verification": "rdconvex.verification",
     "LogLikelihood": "rdconvex.problems.loglik",

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "rdconvex"
 LAYERS = {
     "errors": 0, "_validation": 0,
     "check": 0, "certificate_file": 0, "_version": 0, "_progress": 0, "_serialize": 1,
-    "numerics": 1, "rigorous": 1, "results": 1, "plot": 1, "closed_forms": 1,
+    "numerics": 1, "rigorous": 1, "results": 1, "plot": 1, "closed_forms": 1, "convolution": 1,
     "atoms": 2,
     "programs": 3,
     "iterative": 4,
