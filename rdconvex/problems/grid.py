@@ -22,7 +22,7 @@ import flint
 import numpy as np
 from scipy.ndimage import minimum_filter1d
 
-from .._validation import as_float_array, check_iteration_args, check_scalar
+from .._validation import as_float_array, check_iteration_args
 from ..certify.grid import GridData, certify_at, point_bounds
 from ..convolution import FFTKernel
 from ..errors import (
