@@ -76,6 +76,29 @@ def _load(args):
     return spec
 
 
+def _is_grid(spec) -> bool:
+    from .problems.grid import GridSource
+
+    return isinstance(spec.problem, GridSource)
+
+
+def _no_grid(spec, args, what: str,
+             fix: str = "use 'rdconvex solve' or 'rdconvex curve' on it") -> None:
+    """What a :class:`~rdconvex.GridSource` does not support: exit 2, one line."""
+    if _is_grid(spec):
+        raise InvalidArgumentError(
+            f"{args.problem}: {what} is not available for a [grid] problem (a GridSource "
+            f"never forms its n x n matrix; docs/grid.md); {fix}.")
+
+
+def _check_grid_solver(solver) -> None:
+    """A grid problem's only solver is its own Blahut–Arimoto (its ``curve`` takes no
+    ``solver``)."""
+    if solver not in (None, "auto", "ba", "grid"):
+        raise InvalidArgumentError(f"--solver {solver}: a [grid] problem is solved by its "
+                                   "own Blahut–Arimoto; use --solver ba or drop --solver.")
+
+
 def _budget(args, spec) -> dict:
     """``{"Gamma": ...}`` for a perception problem (the flag, else the file's value)."""
     if spec.perception is None:
@@ -143,6 +166,8 @@ def cmd_solve(args) -> int:
             raise InvalidArgumentError(
                 f"{args.problem}: give --D (or --slope); the file has no queries.D.")
         targets = [("D", float(v)) for v in values]
+    if args.certificate:
+        _no_grid(spec, args, "--certificate (a certificate file)", "drop --certificate")
     results = [spec.problem.solve(**{key: value}, solver=solver, **options, **budget)
                for key, value in targets]
     if args.certificate:
@@ -228,6 +253,8 @@ def cmd_curve(args) -> int:
     # A bar only where someone watches it (never in a log or a pipe).
     kwargs = {"solver": solver, "progress": args.progress and on_terminal(), **options,
               **budget}
+    if _is_grid(spec):
+        _check_grid_solver(kwargs.pop("solver"))
     if args.D:
         curve = spec.problem.curve(D=args.D, **kwargs)
     else:
@@ -258,6 +285,7 @@ def cmd_verify(args) -> int:
     from .verification import verify
 
     spec = _load(args)
+    _no_grid(spec, args, "verify")
     claim = read_claim(args.claim, stdin=sys.stdin)
     about = claim.provenance.get("problem")
     claimed_hash = about.get("sha256") if isinstance(about, dict) else None
@@ -282,6 +310,7 @@ def cmd_verify(args) -> int:
 def cmd_show(args) -> int:
     """``rdconvex show``: a convex program of the problem, as text or LaTeX."""
     spec = _load(args)
+    _no_grid(spec, args, "show (a convex program)")
     problem = spec.problem
     which = args.program
     if args.slope is not None and which != "primal":

@@ -22,6 +22,11 @@ Format (every key but ``source`` and one of the problem tables is optional)::
     Gamma = 0.0
     # ground_metric = [[...]]           # wasserstein only (default: the distortion)
 
+    [grid]                              # or, instead of source and [distortion], a
+    points = { start = -8.0, stop = 8.0, num = 4001 }  # GridSource (rdconvex.io_grid)
+    weights = { density = "gaussian", mean = 0.0, std = 1.0 }
+    distortion = "squared"
+
     [queries]                           # what `rdconvex reproduce`/`solve` compute
     D = [0.1, 0.2]
     curve = { num = 50 }
@@ -46,9 +51,10 @@ import numpy as np
 
 from ._version import versions
 from .errors import InvalidArgumentError, ProblemFileError, RDConvexError
+from .io_grid import check_grid_queries, grid_source
 
 _TOP_KEYS = {"name", "description", "units", "source", "distortion", "loglik", "perception",
-             "queries", "reference"}
+             "grid", "queries", "reference"}
 _TABLE_KEYS = {"distortion": {"matrix", "kind", "points", "outputs"},
                "loglik": {"p_x_given_u"},
                "perception": {"divergence", "Gamma", "ground_metric"}}
@@ -207,17 +213,23 @@ def problem_from_dict(data: dict, path="<problem>") -> ProblemSpec:
     if unknown:
         raise ProblemFileError(f"{path}: unknown top-level field(s) {sorted(unknown)}; "
                                f"allowed: {sorted(_TOP_KEYS)}.")
-    if "source" not in data:
-        raise ProblemFileError(f"{path}: missing field 'source' (the source pmf p_x).")
+    has_grid = "grid" in data
+    if has_grid:
+        _grid_alone(data, path)
+    elif "source" not in data:
+        raise ProblemFileError(f"{path}: missing field 'source' (the source pmf p_x), or "
+                               "give a [grid] table.")
     _text_fields(data, path)
     units = data.get("units", "nats")
     has_d, has_ll = "distortion" in data, "loglik" in data
-    if has_d == has_ll:
+    if has_d == has_ll and not has_grid:
         raise ProblemFileError(f"{path}: give exactly one of the tables [distortion] or "
-                               "[loglik].")
+                               "[loglik] (or [grid], without source).")
     if has_ll and "perception" in data:
         raise ProblemFileError(f"{path}: [perception] goes with [distortion], not [loglik].")
     queries = check_queries(data.get("queries", {}), path)
+    if has_grid:
+        check_grid_queries(queries, path)
     try:
         problem, perception = _build(data, path, units)
     except ProblemFileError:
@@ -230,8 +242,19 @@ def problem_from_dict(data: dict, path="<problem>") -> ProblemSpec:
                        perception=perception)
 
 
+def _grid_alone(data: dict, path) -> None:
+    """A ``[grid]`` table is the whole problem: no ``source``, no other problem table."""
+    others = [f"[{key}]" if key != "source" else key
+              for key in ("source", "distortion", "loglik", "perception") if key in data]
+    if others:
+        raise ProblemFileError(f"{path}: [grid] is the whole problem (its points, weights "
+                               f"and distortion); drop {', '.join(others)}.")
+
+
 def _build(data: dict, path, units: str):
     """The problem object of a validated mapping, and its ``[perception]`` table."""
+    if "grid" in data:
+        return grid_source(data["grid"], path, units), None
     source = _array(data["source"], f"{path}: source", ndim=1)
     if "loglik" in data:
         table = _check_table(data, "loglik", path)
@@ -334,14 +357,29 @@ def quantity_of(problem) -> str:
     return "R(D)"
 
 
+def _hashed(problem) -> tuple:
+    """What :func:`problem_sha256` hashes: the arrays, then (a grid source) the name of
+    its distortion, or for a callable one its offset values ``F``."""
+    f8 = " as little-endian float64"
+    if hasattr(problem, "p_x_given_u"):
+        return (problem.p_x, problem.p_x_given_u), "p_x, A" + f8
+    if not hasattr(problem, "F"):
+        return (problem.p_x, problem.d), "p_x, d" + f8
+    if isinstance(problem.distortion, str):
+        return ((problem.p_x, problem.points, problem.distortion),
+                f"p_x, points{f8}, then the distortion name as UTF-8")
+    return (problem.p_x, problem.points, problem.F), "p_x, points, F (the offset values)" + f8
+
+
 def problem_sha256(problem) -> str:
     """sha256 of the problem's data: the bytes of ``p_x`` then of ``d`` (or, for a
     log-likelihood problem, of ``A = P_{X|U}``), each as little-endian float64 in
-    row-major order (docs/problem-files.md)."""
-    data = problem.p_x_given_u if hasattr(problem, "p_x_given_u") else problem.d
+    row-major order; for a grid source, ``p_x`` then its ``points`` then the distortion
+    name in UTF-8 (docs/problem-files.md)."""
     digest = hashlib.sha256()
-    for array in (problem.p_x, data):
-        digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
+    for item in _hashed(problem)[0]:
+        digest.update(item.encode("utf-8") if isinstance(item, str)
+                      else np.ascontiguousarray(item, dtype="<f8").tobytes())
     return digest.hexdigest()
 
 
@@ -356,8 +394,7 @@ def provenance(problem, *, name: str | None = None, file=None, solver=None,
         "problem": {"name": name, "file": None if file is None else str(file),
                     "family": type(problem).__name__,
                     "sha256": problem_sha256(problem),
-                    "hashed": "p_x, " + ("A" if hasattr(problem, "p_x_given_u") else "d")
-                              + " as little-endian float64"},
+                    "hashed": _hashed(problem)[1]},
         "quantity": quantity_of(problem),
         "units": problem.units,
     }

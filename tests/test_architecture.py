@@ -29,7 +29,7 @@ LAYERS = {
     "problems": 7,
     "section4": 8, "schemes": 8,
     "verification": 9,
-    "io": 10, "parallel": 10,
+    "io": 10, "io_grid": 10, "parallel": 10,
     "reproduce": 11, "paper_table": 11,
     "cli": 12, "cli_commands": 12, "cli_claims": 12,
     "__main__": 13, "__init__": 13,

@@ -28,6 +28,9 @@ from rdconvex.io import problem_sha256
 ROOT = Path(__file__).resolve().parents[1]
 PROBLEMS = ROOT / "problems"
 SHIPPED = sorted(PROBLEMS.glob("*.toml"))
+#: The shipped files with a matrix: a [grid] file (a GridSource) has no convex program
+#: to show (`show` exits 2 on it; tests/test_io_grid.py).
+WITH_MATRIX = [p for p in SHIPPED if "[grid]" not in p.read_text(encoding="utf-8")]
 HAMMING = PROBLEMS / "binary_hamming.toml"
 EXITS = {EXIT_OK, EXIT_REJECTED, EXIT_BAD_INPUT, EXIT_SOLVER}
 
@@ -68,7 +71,7 @@ def test_every_shipped_problem_solves(capsys, path):
         assert result["status"] in ("optimal", "optimal_inaccurate", "max_iterations")
 
 
-@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", WITH_MATRIX, ids=lambda p: p.stem)
 def test_every_shipped_problem_shows(capsys, path):
     code, out, _ = run(capsys, "show", path)
     assert code == EXIT_OK and "subject to" in out

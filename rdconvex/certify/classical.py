@@ -39,6 +39,7 @@ from ..numerics import (
     large_slope,
     min_distortion_channel,
     normalise_rows,
+    polish_log_c,
     row_blocks,
     shifted_kernel,
 )
@@ -182,6 +183,22 @@ def best_dual_point(problem: ShiftedProblem, D_excess: float, slope: float, q,
     return best_slope, best_q
 
 
+def _polished(problem: ShiftedProblem, point: DualPoint, kernel=None) -> DualPoint | None:
+    """``point`` with its ``log c`` polished (:func:`~rdconvex.numerics.polish_log_c`),
+    when some output's column sum exceeds 1 and the kernel fits in memory (None
+    otherwise)."""
+    if problem.excess.size > BLOCK_ENTRIES or not math.isfinite(point.slope):
+        return None
+    if kernel is None:
+        kernel = shifted_kernel(problem.excess, point.slope)
+    if kernel.K is None:
+        return None
+    log_c, C = polish_log_c(problem.p, point.log_c, kernel.K)
+    if not np.any(log_c != point.log_c):
+        return None
+    return DualPoint(point.slope, log_c)
+
+
 def lower_bound(problem: ShiftedProblem, D: float, slope: float, q) -> float:
     """Csiszár's proven lower bound on ``R(D)`` at slope ``s`` from output pmf ``q``."""
     log_c = log_c_of(problem, slope, np.asarray(q, dtype=float))
@@ -244,5 +261,10 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
                                target=upper)
         best = DualPoint(s, log_c_of(problem, s, c, kernel if s == slope else None))
         lower = dual_lower_bound(problem, D_excess, best.slope, best.log_c)
+        polished = _polished(problem, best, kernel if s == slope else None)
+        if polished is not None:
+            value = dual_lower_bound(problem, D_excess, polished.slope, polished.log_c)
+            if value > lower:
+                best, lower = polished, value
     # R(D) >= 0 always.
     return Certified(W, distortion, Certificate(upper=upper, lower=max(lower, 0.0)), best)

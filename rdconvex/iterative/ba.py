@@ -73,6 +73,8 @@ DEFAULT_TOL = 1e-9
 DEFAULT_MAX_ITER = 100_000
 #: Slope searches give up after this many slope solves (the answer stays certified).
 MAX_SLOPE_SOLVES = 200
+#: ... or after this many solves in a row without a 1% gain in the gap estimate.
+SEARCH_STALL = 12
 
 _OPTIONS = {"screening", "newton", "acceleration", "initial_slope", "working_set"}
 
@@ -84,6 +86,7 @@ class DistortionSearch:
     def __init__(self, slopes: SlopeSolver):
         self.slopes = slopes
         self.budget = slopes.budget
+        self.stalled = False
         self.d = d = slopes.d
         self.D_min = slopes.D_min
         means = slopes.p @ d  # inf: a column forbids some x
@@ -121,7 +124,7 @@ class DistortionSearch:
         lo = hi = None            # points with distortion > D, <= D
         warm_q, warm_set = q0, None
         last_gap, stalls = math.inf, 0
-        solves = 0
+        solves = since_gain = 0
         best = None
         while solves < MAX_SLOPE_SOLVES and not self.budget.exhausted:
             solves += 1
@@ -135,8 +138,15 @@ class DistortionSearch:
                 hi = point
             upper, lower, mix = self._estimate(lo, hi, D)
             gap = upper - lower
+            if best is None or gap < 0.99 * best[0]:
+                since_gain = 0
+            else:
+                since_gain += 1
             if best is None or gap < best[0]:
                 best = (gap, lo, hi, mix)
+            if since_gain >= SEARCH_STALL:
+                self.stalled = True  # no 1% gain in so many solves: no retries either
+                break
             if gap <= 0.5 * tol and (lo is None or lo.converged) and (
                     hi is None or hi.converged):
                 break
@@ -439,7 +449,7 @@ def blahut_arimoto_distortion(p, d, D, *, tol=None, max_iter=None, callback=None
             D, tol, initial, q0)
         gap = search.slopes.gap(D, channel, slope_out, q)
         retries = 0
-        while gap > tol and not budget.exhausted and retries < 3:
+        while gap > tol and not budget.exhausted and retries < 3 and not search.stalled:
             # The linear-space estimate and the log-space certificate disagree at the
             # rounding level: search again, tighter, from where we are.
             retries += 1

@@ -54,7 +54,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..atoms import channel_mutual_information, expected_distortion
-from ..numerics import FLUSH, UNDERFLOW, dual_value, finite_part, row_minima, shifted_kernel
+from ..numerics import (
+    BLOCK_ENTRIES,
+    FLUSH,
+    UNDERFLOW,
+    dual_value,
+    finite_part,
+    polished_log_max,
+    row_minima,
+    shifted_kernel,
+)
 from .ba_newton import NEWTON_BUDGET, distortion_derivative, projected_newton
 
 #: After the sweeps, outputs with q_y >= IN_PLAY * max q form the working set.
@@ -63,6 +72,10 @@ IN_PLAY = 1e-4
 MIN_SWEEPS = 20
 #: An excluded output is re-admitted when c_y > 1 + this.
 VIOLATION = 1e-13
+#: Newton rounds in a row that do not halve the gap bound before the sweeps take over.
+STALL_ROUNDS = 3
+#: Newton steps per round (a working-set round).
+NEWTON_STEPS = 40
 
 
 @dataclass(frozen=True)
@@ -165,6 +178,23 @@ def _safe_log_max(c) -> float:
     return math.log(top) if top > 0 and math.isfinite(top) else math.inf
 
 
+def screen(K, p, Z, c, log_M) -> np.ndarray:
+    """Outputs certified outside every optimal support (see the module docstring)."""
+    eps = max(log_M, 0.0)
+    if not math.isfinite(eps) or not np.all(Z > UNDERFLOW):
+        # (the flushed kernel entries, < 1e-300, then move no sum beyond 1e-100)
+        return np.zeros(K.shape[1], dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # A tiny Z_x (an output pmf far from this row's outputs) may overflow the
+        # bound to inf/nan: such outputs are simply not screened.
+        U = K * (1.0 / Z)[:, None]
+        second = (U * U).T @ p
+        largest = U.max(axis=0)
+        bound = c + np.sqrt(2.0 * eps * second) + eps * largest
+    # Float rounding in c is ~1e-15 relative: keep a margin well above it.
+    return bound < 1.0 - 1e-10
+
+
 class SlopeSolver:
     """Minimises ``f_s`` at any slope on one reduced problem (``p > 0``).
 
@@ -209,8 +239,9 @@ class SlopeSolver:
             Z, c = gallager(K, p, q)
             self.budget.tick()
             log_M = _safe_log_max(c)
+        log_M = self._gap_term(K, Z, c, log_M, tol)
         converged = log_M <= tol
-        rounds = 0
+        rounds, best, stalled = 0, log_M, 0
         while not converged and not self.budget.exhausted:
             rounds += 1
             working = self._cover(K, q, np.asarray(working, dtype=int))
@@ -218,9 +249,23 @@ class SlopeSolver:
             Z, c = gallager(K, p, q)
             self.budget.tick()
             log_M = _safe_log_max(c)
-            converged = log_M <= tol
+            converged = self._gap_term(K, Z, c, log_M, tol) <= tol
+            # An ill-conditioned problem (a discretised continuous source) stalls Newton:
+            # STALL_ROUNDS rounds in a row that do not halve the gap bound.
+            stalled = 0 if log_M < 0.5 * best else stalled + 1
+            best = min(best, log_M)
+            if stalled >= STALL_ROUNDS and not converged:
+                # Newton stalls on an ill-conditioned support: sweep instead, from a
+                # point that gives every output in play some weight (a multiplicative
+                # step cannot revive a zero).
+                self.newton = False  # for every later slope of this problem too
+                q = np.where(alive, (1.0 - 1e-9) * q + 1e-9 / max(1, int(alive.sum())), 0.0)
+                q /= q.sum()
+                q, alive, _, log_M, c, Z = self._sweeps(kernel, q, alive, tol, newton=False)
+                converged = log_M <= tol
+                break
             if self.screening and math.isfinite(log_M):
-                dead = self._screen(K, p, Z, c, log_M) & alive
+                dead = screen(K, p, Z, c, log_M) & alive
                 if dead.any():
                     # Certified unused at this slope: out for good (zero weight).
                     alive &= ~dead
@@ -240,19 +285,32 @@ class SlopeSolver:
             working = np.union1d(keep, violated)
             if rounds > 50 and not violated.size:
                 break  # stuck at rounding level; the certificate reports the truth
-        return self._point(kernel, q, Z, c, log_M, converged, alive, derivative)
+        log_M = self._gap_term(K, Z, c, log_M, tol)
+        return self._point(kernel, q, Z, c, log_M, log_M <= tol, alive, derivative)
 
-    def _sweeps(self, kernel, q, alive, tol):
-        """Cold start: accelerated BA sweeps with certified screening until the
-        outputs in play are few enough for Newton (or the gap is met)."""
+    def _gap_term(self, K, Z, c, log_M: float, tol: float) -> float:
+        """``log max c``, polished (:func:`~rdconvex.numerics.polished_log_max`) when it
+        misses ``tol`` on a kernel small enough to polish."""
+        if log_M <= tol or K is None or K.size > BLOCK_ENTRIES:
+            return log_M
+        return polished_log_max(self.p, K, Z, c)
+
+    def _sweeps(self, kernel, q, alive, tol, newton: bool = True):
+        """Accelerated BA sweeps with certified screening until the outputs in play are
+        few enough for Newton (unless ``newton`` is False), the gap is met (polished
+        every 10 sweeps), or the polished gap stalls (no 1% gain in 20 checks)."""
         K, p, n = kernel.K, self.p, self.n
         step_max = 1.0
         Z, c = gallager(K, p, q)
         self.budget.tick()
-        sweeps = 0
+        sweeps, best, stalled = 0, math.inf, 0
         while True:
             log_M = _safe_log_max(c)
-            if log_M <= tol:
+            if sweeps % 10 == 0 and (log_M < 0.1 or not newton):
+                log_M = self._gap_term(K, Z, c, log_M, tol)
+                stalled = 0 if log_M < 0.99 * best else stalled + 1
+                best = min(best, log_M)
+            if log_M <= tol or stalled >= 20:
                 return q, alive, np.flatnonzero(q > 0), log_M, c, Z
             if self.budget.exhausted:
                 return q, alive, np.flatnonzero(alive), log_M, c, Z
@@ -260,10 +318,10 @@ class SlopeSolver:
             # optimal support; outputs left out re-enter through their violated c_y > 1.
             in_play = alive & (q >= IN_PLAY * q.max())
             k = int(in_play.sum())
-            if self.newton and sweeps >= MIN_SWEEPS and n * k * k <= NEWTON_BUDGET:
+            if newton and self.newton and sweeps >= MIN_SWEEPS and n * k * k <= NEWTON_BUDGET:
                 return q, alive, np.flatnonzero(in_play), log_M, c, Z
             if self.screening and sweeps % 10 == 0 and log_M < 0.1:
-                dead = self._screen(K, p, Z, c, log_M) & alive
+                dead = screen(K, p, Z, c, log_M) & alive
                 if dead.any():
                     # Certified unused at this slope: out for good (zero weight).
                     alive &= ~dead
@@ -317,22 +375,6 @@ class SlopeSolver:
             step_max *= 4
         return trial, step_max
 
-    def _screen(self, K, p, Z, c, log_M) -> np.ndarray:
-        """Outputs certified outside every optimal support (see the module docstring)."""
-        eps = max(log_M, 0.0)
-        if not math.isfinite(eps) or not np.all(Z > UNDERFLOW):
-            # (the flushed kernel entries, < 1e-300, then move no sum beyond 1e-100)
-            return np.zeros(self.m, dtype=bool)
-        with np.errstate(over="ignore", invalid="ignore"):
-            # A tiny Z_x (an output pmf far from this row's outputs) may overflow the
-            # bound to inf/nan: such outputs are simply not screened.
-            U = K * (1.0 / Z)[:, None]
-            second = (U * U).T @ p
-            largest = U.max(axis=0)
-            bound = c + np.sqrt(2.0 * eps * second) + eps * largest
-        # Float rounding in c is ~1e-15 relative: keep a margin well above it.
-        return bound < 1.0 - 1e-10
-
     def _cover(self, K, q, working):
         """Working set such that every source row keeps an allowed output."""
         covered = (K[:, working] > 0).any(axis=1) if working.size else np.zeros(self.n, bool)
@@ -351,7 +393,7 @@ class SlopeSolver:
             qw = np.maximum(qw, floor)
         k = working.size
         if self.newton and self.n * k * k <= NEWTON_BUDGET:
-            qw = projected_newton(Kw, self.p, qw, tol, self.budget)
+            qw = projected_newton(Kw, self.p, qw, tol, self.budget, NEWTON_STEPS)
         else:
             qw = qw / qw.sum()
             Z, c = gallager(Kw, self.p, qw)
