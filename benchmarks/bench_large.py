@@ -3,8 +3,9 @@ working sets, grid sources n = 10^4 … 10^6, and a dask sweep of 200 instances 
 local workers against the serial loop; every row with its certified gap.
 
     python benchmarks/bench_large.py [--dense 1000 2000 5000 10000] [--baseline a4efd2a]
-                                     [--grid 10000 100000 200000 1000000] [--limit 400]
-                                     [--skip-dask] [--skip-grid]
+                                     [--grid 10000 100000 200000 1000000]
+                                     [--grid-dense 2000] [--limit 400] [--sweep 200]
+                                     [--skip-dask]
 
 Dense rows: p ~ Dirichlet(1), d ~ U[0, 1), D = D_min + 0.3 (D_max - D_min), tol 1e-9;
 time is ``RateDistortion(p, d)`` plus ``solve(D=...)`` (validation, the shifted copy,
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_dask  # noqa: E402  (sets one BLAS thread before numpy loads)
+import bench_grid  # noqa: E402
 
 DENSE_CHILD = r"""
 import json, resource, sys, time, warnings
@@ -88,6 +90,27 @@ def dense_rows(sizes, baseline: str, limit: float) -> list[str]:
     return rows
 
 
+#: Grid points of the Gaussian curve rows (issue 16: 2 x 10^5).
+CURVE_POINTS = 200_000
+
+
+def grid_rows(sizes, dense, curve, D: float = 0.1) -> list[str]:
+    """``rdc.GridSource`` on N(0, 1) sampled on [-8, 8] (squared error) at ``D``, own
+    process per run (:mod:`bench_grid`), the dense ``RateDistortion`` on the same
+    matrix at the ``dense`` sizes, and more points of the curve (``curve``) on
+    :data:`CURVE_POINTS` points; the error against 1/2 log(1/D) is reported too."""
+    rows = []
+    runs = [(n, "dense", D) for n in dense] + [(n, "grid", D) for n in sizes]
+    runs += [(CURVE_POINTS, "grid", other) for other in curve]
+    for n, path, D in sorted(runs):
+        r = bench_grid.run(n, D, 2000, path)
+        name = "GridSource (FFT)" if path == "grid" else "dense RateDistortion, same matrix"
+        rows.append(f"| N(0,1) on {n} grid points, D = {D} | {name} | {r['time']:.1f} s | "
+                    f"{r['rss_mb'] / 1024:.2f} GB | {r['gap']:.1e} | "
+                    f"abs(R - ½ log 1/D) = {r['error']:.1e}, {r['status']} |")
+    return rows
+
+
 def dask_rows(count: int, size: int, repeat: int) -> list[str]:
     """The serial loop and a 2-worker dask LocalCluster (chunks of 10 problems) on the
     same ``count`` instances, best of ``repeat`` rounds each."""
@@ -118,11 +141,17 @@ def main(argv=None) -> None:
     parser.add_argument("--limit", type=float, default=400.0)
     parser.add_argument("--sweep", type=int, default=200, help="instances in the dask sweep")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--grid", type=int, nargs="*", default=[10_000, 100_000, 200_000,
+                                                                1_000_000])
+    parser.add_argument("--grid-dense", type=int, nargs="*", default=[2000])
+    parser.add_argument("--grid-curve", type=float, nargs="*", default=[0.05, 0.3])
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f}; one BLAS thread per process\n")
     print("| problem | method | time | peak memory | certified gap (nats) | same-run ratio |")
     print("|---|---|---|---|---|---|")
     for row in dense_rows(args.dense, args.baseline, args.limit):
+        print(row, flush=True)
+    for row in grid_rows(args.grid, args.grid_dense, args.grid_curve):
         print(row, flush=True)
     if not args.skip_dask:
         for row in dask_rows(args.sweep, 100, 2):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import mpmath as mp
 import numpy as np
 import pytest
 
@@ -84,6 +85,13 @@ def test_gaussian_against_half_log(D):
         error = abs(res.rate - 0.5 * math.log(1 / D))
         assert error <= h * h / (4 * D) + 1e-7
         assert error <= res.certificate.gap + 1e-7
+        # The proven lower side (docs/grid.md): R_grid(D) >= H(p) + log h
+        # - 1/2 log(2 pi e (D + h^2/12)), from dithering X_h by U[-h/2, h/2] and the
+        # Shannon lower bound of the continuous X_h + U; computed here in mpmath.
+        p = [mp.mpf(v) for v in w / w.sum()]
+        H = -mp.fsum(v * mp.log(v) for v in p if v > 0)
+        floor = H + mp.log(h) - mp.log(2 * mp.pi * mp.e * (D + mp.mpf(h) ** 2 / 12)) / 2
+        assert res.certificate.upper >= float(floor)
 
 
 def test_uniform_squared_error_shannon_lower_bound_and_D_max():
