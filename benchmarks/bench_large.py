@@ -77,12 +77,12 @@ def dense_rows(sizes, baseline: str, limit: float) -> list[str]:
         for n in sizes:
             after = _child(DENSE_CHILD, [str(n)], ROOT, limit)
             before = _child(DENSE_CHILD, [str(n)], Path(folder), limit)
-            for name, run in (("before (" + baseline + ")", before), ("working sets", after)):
+            for name, run in (("before (" + baseline + ")", before), ("after (this tree)", after)):
                 if isinstance(run, str):
                     rows.append(f"| dense {n}×{n} | {name} | {run} | | | |")
                     continue
                 ratio = ""
-                if name == "working sets" and isinstance(before, dict):
+                if name.startswith("after") and isinstance(before, dict):
                     ratio = f"{before['seconds'] / run['seconds']:.1f}× faster, " \
                             f"{before['peak_gb'] / run['peak_gb']:.1f}× less memory"
                 rows.append(f"| dense {n}×{n} | {name} | {run['seconds']:.1f} s | "

@@ -256,8 +256,8 @@ def polished_log_max(p: np.ndarray, K: np.ndarray, Z: np.ndarray, c: np.ndarray)
     ``sum_x p_x delta_x + log max C'``."""
     top = float(np.max(c))
     plain = math.log(top) if top > 0 and math.isfinite(top) else math.inf
-    if plain <= 0.0 or not math.isfinite(plain) or not np.all(Z > 0):
-        return plain
+    if plain <= 1e-12 or not math.isfinite(plain) or not np.all(Z > 0):
+        return plain  # (the polish gains at most ``plain``)
     log_c = -np.log(Z)
     polished, C = polish_log_c(p, log_c, K)
     top = float(np.max(C))

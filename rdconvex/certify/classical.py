@@ -261,7 +261,9 @@ def certify(problem: ShiftedProblem, D: float, channel, slope: float, q,
                                target=upper)
         best = DualPoint(s, log_c_of(problem, s, c, kernel if s == slope else None))
         lower = dual_lower_bound(problem, D_excess, best.slope, best.log_c)
-        polished = _polished(problem, best, kernel if s == slope else None)
+        # (a gap already below 1e-10 nats is not worth another proven pass)
+        polished = None if upper - lower <= 1e-10 else _polished(
+            problem, best, kernel if s == slope else None)
         if polished is not None:
             value = dual_lower_bound(problem, D_excess, polished.slope, polished.log_c)
             if value > lower:

@@ -249,11 +249,13 @@ class SlopeSolver:
             Z, c = gallager(K, p, q)
             self.budget.tick()
             log_M = _safe_log_max(c)
-            converged = self._gap_term(K, Z, c, log_M, tol) <= tol
             # An ill-conditioned problem (a discretised continuous source) stalls Newton:
-            # STALL_ROUNDS rounds in a row that do not halve the gap bound.
+            # STALL_ROUNDS rounds in a row that do not halve the gap bound. Polishing
+            # (a few passes) is tried only once a round stops halving it.
             stalled = 0 if log_M < 0.5 * best else stalled + 1
             best = min(best, log_M)
+            converged = log_M <= tol or (
+                stalled > 0 and self._gap_term(K, Z, c, log_M, tol) <= tol)
             if stalled >= STALL_ROUNDS and not converged:
                 # Newton stalls on an ill-conditioned support: sweep instead, from a
                 # point that gives every output in play some weight (a multiplicative
