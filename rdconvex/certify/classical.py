@@ -193,7 +193,7 @@ def _polished(problem: ShiftedProblem, point: DualPoint, kernel=None) -> DualPoi
         kernel = shifted_kernel(problem.excess, point.slope)
     if kernel.K is None:
         return None
-    log_c, C = polish_log_c(problem.p, point.log_c, kernel.K)
+    log_c, _ = polish_log_c(problem.p, point.log_c, kernel.K)
     if not np.any(log_c != point.log_c):
         return None
     return DualPoint(point.slope, log_c)

@@ -149,7 +149,7 @@ def test_blockwise_large_slope_and_gallager_pass(monkeypatch):
 
 
 def test_a_channel_is_certified_without_a_copy():
-    p, d = _instance(30, 20, 2)
+    _, d = _instance(30, 20, 2)
     W = np.full((30, 20), 1 / 20)
     assert repair_channel(d, W) is W
     W[0, 0] = -1e-3  # not a channel: repaired on a copy
