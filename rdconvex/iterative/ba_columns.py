@@ -105,14 +105,13 @@ class WorkingSetSolver:
 
     # ------------------------------------------------------------ working sets
     def _start(self, slope: float, q0) -> None:
-        """The first working set: the support of a warm start, else the heaviest
-        outputs after :data:`FIRST_SWEEPS` full sweeps."""
+        """The first working set: the heaviest outputs of a warm start (its support, at
+        most ``4 FIRST_SET``), else those after :data:`FIRST_SWEEPS` full sweeps."""
         if q0 is not None and np.any(q0 > 0):
-            S = np.flatnonzero(q0 > 0)
-            self._set(np.union1d(S, self._uncovered(S)))
-            return
-        q = self._sweeps(slope, FIRST_SWEEPS)
-        k = min(self.m, FIRST_SET)
+            q, k = q0, min(int(np.count_nonzero(q0 > 0)), 4 * FIRST_SET)
+        else:
+            q, k = self._sweeps(slope, FIRST_SWEEPS), min(self.m, FIRST_SET)
+        # (a warm start's support, capped: a full-support pmf must not copy all of d)
         S = np.argpartition(-q, k - 1)[:k] if k < self.m else np.arange(self.m)
         self._set(np.union1d(S, self._uncovered(S)))
 
