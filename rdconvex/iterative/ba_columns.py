@@ -75,6 +75,8 @@ class WorkingSetSolver:
         self.S = np.zeros(0, dtype=int)
         self._solver = None
         self.rounds = 0
+        #: Gallager's c of every solved slope's returned q (the full passes are the cost).
+        self._checked: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------ full passes
     def _sweeps(self, slope: float, sweeps: int) -> np.ndarray:
@@ -157,6 +159,7 @@ class WorkingSetSolver:
             q[self.S] = point.q
             if self.budget.exhausted or not self._grow(c):
                 break
+        self._checked[kernel.slope] = (q, c)  # for gap() at the returned point
         log_M = math.log(float(np.max(c))) if np.max(c) > 0 else math.inf
         return replace(point, q=q, support=kernel.S[point.support], kernel=kernel,
                        log_M=max(point.log_M, log_M) if math.isfinite(log_M) else math.inf,
@@ -217,7 +220,10 @@ class WorkingSetSolver:
             return math.inf
         q_S = np.asarray(q, dtype=float)[self.S]
         Z = kernel.K @ q_S
-        c = self.check(kernel, q_S)
+        done = self._checked.get(float(slope))
+        # c_y does not depend on the rows' shift: a check of this very q is reused.
+        c = done[1] if done is not None and np.array_equal(done[0], q) else \
+            self.check(kernel, q_S)
         top = float(np.max(c))
         if not (top > 0 and math.isfinite(top) and np.all(Z > 0)):
             return math.inf
